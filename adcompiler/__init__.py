@@ -1,0 +1,31 @@
+"""adcompiler: gradients of Python + NumPy functions as readable generated NumPy code.
+
+>>> import numpy as np
+>>> import adcompiler as ad
+>>> def f(x):
+...     return np.sum(x ** 2)
+>>> ad.grad(f)  # doctest: +ELLIPSIS
+<adcompiler grad of f wrt=0>
+"""
+
+from .api import differentiable, grad, source, value_and_grad, vjp
+from .backend.cache import cache_info, clear_cache
+from .errors import ADError, NonDifferentiableError, NonScalarOutputError, UnsupportedSyntaxError
+from .testing import check_grads
+
+__all__ = [
+    "ADError",
+    "NonDifferentiableError",
+    "NonScalarOutputError",
+    "UnsupportedSyntaxError",
+    "cache_info",
+    "check_grads",
+    "clear_cache",
+    "differentiable",
+    "grad",
+    "source",
+    "value_and_grad",
+    "vjp",
+]
+
+__version__ = "0.1.0"

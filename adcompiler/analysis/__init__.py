@@ -1,0 +1,1 @@
+"""Analyses over the normalized function: activity and symbolic shapes."""

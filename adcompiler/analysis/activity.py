@@ -1,0 +1,83 @@
+"""Activity analysis: which names need a derivative.
+
+A name is *varied* when its value depends differentiably on a differentiated argument,
+and *useful* when the output depends differentiably on it. Only names that are both
+(*active*) get an adjoint; everything else is plain primal code. The analysis is
+flow-insensitive (a fixpoint over the def-use edges of the whole body), which is exact
+for SSA straight-line code and safe inside loops, where a name keeps one version.
+
+``differentiable(stmt)`` is supplied by the transformer: it says whether the value a
+statement computes carries a derivative at all (a comparison, ``x.shape`` or a call with
+a zero-derivative rule does not).
+
+>>> import ast
+>>> body = ast.parse("y = x * w\\nc = y > 0\\nz = y * n\\nr = z + c").body
+>>> sorted(analyze(body, ["x"], "r", lambda s: not isinstance(s.value, ast.Compare)))
+['r', 'x', 'y', 'z']
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable, Iterable
+
+from ..frontend.normalize import walk_statements
+
+__all__ = ["analyze", "edges"]
+
+
+def _loads(node: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)
+            and isinstance(n.ctx, ast.Load)}
+
+
+def edges(
+    body: list[ast.stmt], differentiable: Callable[[ast.stmt], bool]
+) -> list[tuple[str, set[str]]]:
+    """``(target, sources)`` for every assignment through which a derivative flows."""
+    out: list[tuple[str, set[str]]] = []
+    for stmt in walk_statements(body):
+        if not isinstance(stmt, ast.Assign):
+            continue
+        target = stmt.targets[0]
+        if isinstance(target, ast.Subscript):  # index update: new version of the array
+            assert isinstance(target.value, ast.Name)
+            result = getattr(stmt, "ad_result", target.value.id)
+            out.append((result, {target.value.id} | _loads(stmt.value)))
+            continue
+        if not isinstance(target, ast.Name) or not differentiable(stmt):
+            continue
+        sources = _loads(stmt.value)
+        if isinstance(stmt.value, ast.Subscript):
+            sources = _loads(stmt.value.value)  # the index itself carries no derivative
+        out.append((target.id, sources))
+    return out
+
+
+def analyze(
+    body: list[ast.stmt],
+    wrt: Iterable[str],
+    result: str | None,
+    differentiable: Callable[[ast.stmt], bool],
+) -> set[str]:
+    """The active names of ``body`` for inputs ``wrt`` and output ``result``."""
+    flow = edges(body, differentiable)
+    varied = set(wrt)
+    changed = True
+    while changed:
+        changed = False
+        for target, sources in flow:
+            if target not in varied and sources & varied:
+                varied.add(target)
+                changed = True
+    useful = {result} if result else set()
+    changed = True
+    while changed:
+        changed = False
+        for target, sources in flow:
+            if target in useful:
+                new = sources - useful
+                if new:
+                    useful |= new
+                    changed = True
+    return varied & useful

@@ -1,0 +1,319 @@
+"""The public entry points: ``differentiable``, ``grad``, ``value_and_grad``, ``vjp``, ``source``.
+
+Everything here is bookkeeping around :func:`pipeline.build`: turning ``wrt`` into
+parameter names, binding call arguments, choosing the cache entry, checking that a
+gradient was asked of a scalar, and handing back gradients of the same type and dtype as
+the arguments (a Python float gets a float; a float32 array a float32 array).
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import numbers
+import types
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from . import pipeline
+from .backend import cache
+from .errors import ADError, NonScalarOutputError
+from .frontend.parse import unwrap
+from .rules.registry import rules_version
+
+__all__ = ["differentiable", "grad", "source", "value_and_grad", "vjp"]
+
+Wrt = int | str | Sequence[int | str]
+
+
+# -- resolving what to differentiate ---------------------------------------------------
+def _function(f: Any) -> types.FunctionType:
+    func = unwrap(f)
+    if not isinstance(func, types.FunctionType):
+        raise ADError(f"{f!r} is not a Python function; adcompiler differentiates functions "
+                      "written in Python (register a rule with @ad.derivative for others)")
+    return func
+
+
+def _default_wrt(f: Any) -> Wrt:
+    return getattr(f, "__ad_wrt__", 0)
+
+
+def _param_names(func: types.FunctionType) -> list[str]:
+    sig = inspect.signature(func)
+    return [p.name for p in sig.parameters.values()
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+
+
+def _wrt_names(func: types.FunctionType, wrt: Wrt) -> tuple[list[str], bool]:
+    """Parameter names for ``wrt``, and whether the caller asked for a tuple."""
+    params = _param_names(func)
+    many = isinstance(wrt, tuple | list)
+    items = list(wrt) if many else [wrt]  # type: ignore[list-item]
+    if many and not items:
+        raise ADError("wrt=() selects no argument to differentiate")
+    names: list[str] = []
+    for item in items:
+        if isinstance(item, bool) or not isinstance(item, int | str):
+            raise ADError(f"wrt entries are argument indices or names, not {item!r}")
+        if isinstance(item, int):
+            if not -len(params) <= item < len(params):
+                raise ADError(f"wrt={item} is out of range: {func.__qualname__} has "
+                              f"{len(params)} positional argument(s) {params}")
+            names.append(params[item])
+        else:
+            if item not in params:
+                raise ADError(f"wrt={item!r} is not an argument of {func.__qualname__}; its "
+                              f"arguments are {params}")
+            names.append(item)
+    if len(set(names)) != len(names):
+        raise ADError(f"wrt={wrt!r} names an argument twice")
+    return names, many
+
+
+def _bind(func: types.FunctionType, args: tuple, kwargs: dict) -> list[Any]:
+    sig = inspect.signature(func)
+    for p in sig.parameters.values():
+        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD, p.KEYWORD_ONLY):
+            raise ADError(f"{func.__qualname__} has *args, **kwargs or keyword-only "
+                          "parameters; differentiated functions take positional parameters")
+    try:
+        bound = sig.bind(*args, **kwargs)
+    except TypeError as exc:
+        raise TypeError(f"{func.__qualname__}(): {exc}") from None
+    bound.apply_defaults()
+    return list(bound.arguments.values())
+
+
+def _kind_of(value: Any) -> Any:
+    """What the generated code is specialised on: the type and, for arrays, the rank."""
+    if isinstance(value, np.ndarray | np.generic):
+        return ("array", np.ndim(value))
+    if hasattr(value, "__array_function__") and hasattr(value, "ndim"):
+        return (type(value).__name__, value.ndim)
+    return (type(value).__name__, None)
+
+
+def _ranks(names: list[str], values: list[Any]) -> dict[str, int]:
+    ranks: dict[str, int] = {}
+    for name, value in zip(names, values, strict=True):
+        kind = _kind_of(value)
+        if kind[1] is not None:
+            ranks[name] = kind[1]
+        elif isinstance(value, float | int) and not isinstance(value, bool):
+            ranks[name] = 0
+    return ranks
+
+
+def _check_differentiable(func: types.FunctionType, names: list[str], wrt: list[str],
+                          values: list[Any]) -> None:
+    for name in wrt:
+        value = values[names.index(name)]
+        dtype = getattr(value, "dtype", None)
+        is_int = isinstance(value, bool | numbers.Integral) or (
+            dtype is not None and np.dtype(dtype).kind in "biu")
+        if is_int:
+            raise ADError(
+                f"argument {name!r} of {func.__qualname__} is an integer or boolean "
+                f"({type(value).__name__}{'' if dtype is None else ' of dtype ' + str(dtype)})"
+                f" and has no derivative; pass a float (e.g. {name}=2.0) or leave it out "
+                "of wrt")
+
+
+def _like(gradient: Any, value: Any) -> Any:
+    """The gradient in the argument's own type: float for float, same dtype for arrays."""
+    if gradient is None:
+        return None
+    if isinstance(value, float):
+        return float(gradient)
+    if isinstance(value, np.ndarray):
+        out = np.asarray(gradient)
+        if out.dtype != value.dtype and np.dtype(value.dtype).kind in "fc":
+            out = out.astype(value.dtype)
+        if out.shape != value.shape:
+            out = np.broadcast_to(out, value.shape).copy()
+        return out
+    if isinstance(value, np.generic):
+        return value.dtype.type(gradient)
+    return gradient
+
+
+def _is_scalar(value: Any) -> bool:
+    if isinstance(value, numbers.Number):
+        return True
+    size = getattr(value, "size", None)
+    shape = getattr(value, "shape", None)
+    return shape is not None and (size == 1)
+
+
+# -- the transformed function -----------------------------------------------------------
+class Transformed:
+    """A generated function: call it like the original; ``.source`` shows its code."""
+
+    def __init__(self, f: Any, kind: str, wrt: Wrt, has_aux: bool) -> None:
+        self.func = _function(f)
+        self.kind = kind
+        self.wrt = wrt
+        self.has_aux = has_aux
+        self.names, self.many = _wrt_names(self.func, wrt)
+        self.params = _param_names(self.func)
+        self._last: pipeline.Generated | None = None
+        self._ranks: dict[str, int] | None = None
+        functools.update_wrapper(self, self.func)  # type: ignore[arg-type]
+        self.__name__ = f"{kind}_{self.func.__name__}"
+        self.__qualname__ = self.__name__
+
+    def _generated(self, values: list[Any]) -> pipeline.Generated:
+        func = self.func
+        kinds = tuple(_kind_of(v) for v in values)
+        build_kind = "vjp" if self.kind == "vjp" else "value_and_grad"
+        key = (func.__code__, tuple(id(c) for c in func.__closure__ or ()), build_kind,
+               tuple(self.names), self.has_aux, kinds, rules_version())
+
+        def build() -> pipeline.Generated:
+            return pipeline.build(func, build_kind, self.names,
+                                  _ranks(self.params, values), self.has_aux)
+
+        generated = cache.lookup_or_build(key, func.__globals__, build)
+        self._last = generated
+        self._ranks = _ranks(self.params, values)
+        return generated
+
+    def run(self, args: tuple, kwargs: dict) -> tuple[Any, Any]:
+        values = _bind(self.func, args, kwargs)
+        _check_differentiable(self.func, self.params, self.names, values)
+        generated = self._generated(values)
+        value, grads = generated.functions[generated.entry](*values)
+        loss = value[0] if self.has_aux else value
+        if not _is_scalar(loss):
+            raise NonScalarOutputError(
+                f"{self.func.__qualname__} returned a value of shape {np.shape(loss)}; "
+                "grad and value_and_grad need a scalar output. Use ad.vjp(f, *args) to "
+                "pull back a cotangent of that shape, or ad.jacobian(f) for the full "
+                "Jacobian")
+        if len(self.names) == 1:
+            grads = (grads,)
+        grads = tuple(_like(g, values[self.params.index(n)])
+                      for g, n in zip(grads, self.names, strict=True))
+        return value, grads if self.many else grads[0]
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        value, grads = self.run(args, kwargs)
+        if self.kind == "grad":
+            return (grads, value[1]) if self.has_aux else grads
+        return value, grads
+
+    @property
+    def source(self) -> str:
+        """The generated source (of the last call's specialisation, or a generic one)."""
+        if self._last is not None and self.kind != "grad":
+            return self._last.source
+        return source(self.func, self.kind, self.wrt, has_aux=self.has_aux,
+                      _ranks_override=self._ranks)
+
+    def __repr__(self) -> str:
+        return f"<adcompiler {self.kind} of {self.func.__qualname__} wrt={self.wrt!r}>"
+
+
+def grad(f: Callable[..., Any], wrt: Wrt | None = None, *, has_aux: bool = False
+         ) -> Transformed:
+    """The gradient of scalar-valued ``f`` with respect to the arguments ``wrt``."""
+    return Transformed(f, "grad", _default_wrt(f) if wrt is None else wrt, has_aux)
+
+
+def value_and_grad(f: Callable[..., Any], wrt: Wrt | None = None, *, has_aux: bool = False
+                   ) -> Transformed:
+    """``f``'s value and gradient from one primal evaluation."""
+    return Transformed(f, "value_and_grad", _default_wrt(f) if wrt is None else wrt,
+                       has_aux)
+
+
+class Pullback:
+    """Maps an output cotangent to one cotangent per argument; callable many times."""
+
+    def __init__(self, function: Callable[..., Any], saved: tuple, values: list[Any],
+                 params: list[str], wrt: list[str], text: str) -> None:
+        self._function = function
+        self._saved = saved
+        self._values = values
+        self._params = params
+        self._wrt = wrt
+        self.source = text
+
+    def __call__(self, cotangent: Any) -> tuple[Any, ...]:
+        grads = self._function(*self._saved, cotangent)
+        by_name = dict(zip(self._wrt, grads, strict=True))
+        return tuple(_like(by_name[p], v) if p in by_name else None
+                     for p, v in zip(self._params, self._values, strict=True))
+
+
+def _float_like(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, float | complex):
+        return True
+    dtype = getattr(value, "dtype", None)
+    return dtype is not None and np.dtype(dtype).kind in "fc"
+
+
+def vjp(f: Callable[..., Any], *args: Any) -> tuple[Any, Pullback]:
+    """``(f(*args), pullback)``; ``pullback(ct)`` gives one cotangent per argument."""
+    func = _function(f)
+    params = _param_names(func)
+    values = _bind(func, args, {})
+    wrt = [p for p, v in zip(params, values, strict=True) if _float_like(v)]
+    if not wrt:
+        raise ADError(f"no argument of {func.__qualname__} is a float or float array, so "
+                      "there is nothing to differentiate")
+    transformed = Transformed(func, "vjp", tuple(wrt), False)
+    generated = transformed._generated(values)
+    value, saved = generated.functions[generated.entry](*values)
+    assert generated.pullback is not None
+    pull = Pullback(generated.functions[generated.pullback], saved, values, params, wrt,
+                    generated.source)
+    return value, pull
+
+
+def source(f: Callable[..., Any], kind: str = "grad", wrt: Wrt | None = None, *,
+           has_aux: bool = False, args: tuple | None = None,
+           _ranks_override: dict[str, int] | None = None) -> str:
+    """The generated source for ``kind`` without running anything.
+
+    With ``args`` (example arguments) the source is the one specialised for their ranks
+    and types, exactly what a call with such arguments compiles.
+    """
+    func = _function(f)
+    names, _ = _wrt_names(func, _default_wrt(f) if wrt is None else wrt)
+    params = _param_names(func)
+    ranks = _ranks(params, _bind(func, args, {})) if args is not None else (
+        _ranks_override or {})
+    if kind not in pipeline.KINDS:
+        raise ADError(f"kind={kind!r} is not one of {pipeline.KINDS}")
+    return pipeline.build(func, kind, names, ranks, has_aux).source
+
+
+def differentiable(f: Callable[..., Any] | None = None, *, wrt: Wrt = 0) -> Any:
+    """Mark ``f`` as differentiable; the wrapper calls exactly like ``f``.
+
+    The wrapper carries ``.grad()``, ``.value_and_grad()`` and ``.vjp()``; ``wrt`` here
+    is the default for them and for ``ad.grad(wrapper)``.
+    """
+    if f is None:
+        return lambda func: differentiable(func, wrt=wrt)
+    func = _function(f)
+    _wrt_names(func, wrt)  # fail early on a bad wrt
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return func(*args, **kwargs)
+
+    wrapper.__ad_function__ = func  # type: ignore[attr-defined]
+    wrapper.__ad_wrt__ = wrt  # type: ignore[attr-defined]
+    wrapper.grad = lambda wrt=None, has_aux=False: grad(  # type: ignore[attr-defined]
+        wrapper, wrt, has_aux=has_aux)
+    wrapper.value_and_grad = lambda wrt=None, has_aux=False: value_and_grad(  # type: ignore
+        wrapper, wrt, has_aux=has_aux)
+    wrapper.vjp = lambda *args: vjp(wrapper, *args)  # type: ignore[attr-defined]
+    return wrapper

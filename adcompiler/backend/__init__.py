@@ -1,0 +1,1 @@
+"""The backend stage(s) of the pipeline (see DESIGN.md)."""

@@ -1,0 +1,1 @@
+"""The frontend stage(s) of the pipeline (see DESIGN.md)."""

@@ -1,0 +1,821 @@
+"""Stage 3: one primitive operation per statement (A-normal form), with SSA names.
+
+The grammar this stage guarantees (``atom`` is a ``Name`` or a ``Constant``)::
+
+    stmt   := name = expr                        one operation, single target
+            | name = name[index] = atom          (as ast: Assign to Subscript) index update
+            | expr_stmt(call)                    a call kept for its side effect
+            | if atom: stmt* else: stmt*
+            | for name in atom: stmt*            atom is always a range object
+            | while atom: stmt*                  the test is recomputed at the body's end
+            | return atom                        exactly one, the last top-level statement
+            | raise ... | assert ...             primal only, kept verbatim
+    expr   := atom | atom OP atom | UOP atom | atom CMP atom
+            | callee(atom*, *atom, key=atom*)    callee: a static dotted name or atom.method
+            | atom[index] | atom.attr
+            | (atom, ...) | [atom, ...] | {const: atom, ...}
+    index  := atom | slice(atom?, atom?, atom?) | None | ... | (index, ...)
+
+Outside loops every assignment creates a new name (``x``, ``x_1``, ``x_2``; SSA), so
+straight-line code never overwrites a value the adjoint might need and needs no stack.
+At the end of an ``if`` the branches agree on one name per variable (a copy in the
+branch that did not assign it). Inside a loop a variable keeps one name for the whole
+loop; the reverse transform saves what it needs on stacks.
+
+Control flow is made structured first: an ``if`` whose branch returns takes the rest of
+the block into its other branch, so the function has a single exit; ``for`` over any
+sequence becomes ``for i in range(len(s))`` with ``item = s[i]`` (which also gives the
+adjoint the index it needs); ``break`` and ``continue`` become flags, and a ``for`` with
+``break`` becomes a ``while``.
+
+>>> import textwrap, ast
+>>> from adcompiler.frontend.parse import parse_function
+>>> def f(x):
+...     y = x * 2
+...     y = y + 1
+...     return np.sin(y) * y
+>>> import numpy as np; f.__globals__["np"] = np
+>>> print(ast.unparse(normalize(parse_function(f)).body_module()))
+y = x * 2
+y_1 = y + 1
+sin_y_1 = np.sin(y_1)
+t1 = sin_y_1 * y_1
+result = t1
+return result
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import types
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..errors import UnsupportedSyntaxError
+from ..naming import Namer
+from .parse import UNRESOLVED, ParsedFunction
+
+__all__ = ["AnfFunction", "normalize"]
+
+RETURN = "<return>"
+
+_BINOP_HINT = {ast.Add: "t", ast.Sub: "t", ast.Mult: "t", ast.Div: "t", ast.Pow: "t"}
+_ALLOCATING_NAMES = {
+    "sum", "mean", "prod", "dot", "matmul", "zeros", "ones", "full", "array", "copy",
+    "zeros_like", "ones_like", "full_like", "empty_like", "concatenate", "stack", "vstack",
+    "hstack", "einsum", "outer", "inner", "tensordot", "where", "clip", "cumsum", "cumprod",
+    "std", "var", "max", "min", "amax", "amin", "norm", "inv", "solve", "det", "eye",
+    "arange", "linspace", "tile", "repeat", "diff", "pad", "float", "int", "abs", "len",
+}
+
+
+@dataclass
+class AnfFunction:
+    """A function in A-normal form, ready for analysis and transformation."""
+
+    parsed: ParsedFunction
+    name: str
+    params: list[str]
+    body: list[ast.stmt]
+    namer: Namer
+    loop_names: set[str] = field(default_factory=set)
+    multi_def: set[str] = field(default_factory=set)
+    result: str | ast.Constant | None = None
+
+    def body_module(self) -> ast.Module:
+        return ast.Module(body=self.body, type_ignores=[])
+
+
+def _terminates(stmts: list[ast.stmt]) -> bool:
+    if not stmts:
+        return False
+    last = stmts[-1]
+    if isinstance(last, ast.Return | ast.Raise):
+        return True
+    if isinstance(last, ast.If):
+        return _terminates(last.body) and _terminates(last.orelse)
+    return False
+
+
+def _raises(stmts: list[ast.stmt]) -> bool:
+    """Whether every path through ``stmts`` ends in ``raise`` (so it joins nothing)."""
+    if not stmts:
+        return False
+    last = stmts[-1]
+    if isinstance(last, ast.Raise):
+        return True
+    if isinstance(last, ast.If):
+        return _raises(last.body) and _raises(last.orelse)
+    return False
+
+
+def _has_jump(stmts: list[ast.stmt]) -> bool:
+    """Whether a loop body has a ``break``/``continue`` of its own (not a nested loop's)."""
+    for stmt in stmts:
+        if isinstance(stmt, ast.Break | ast.Continue):
+            return True
+        if isinstance(stmt, ast.If) and (_has_jump(stmt.body) or _has_jump(stmt.orelse)):
+            return True
+    return False
+
+
+def _single_exit(stmts: list[ast.stmt]) -> list[ast.stmt]:
+    """Move the code after an ``if`` whose branch returns into its other branch."""
+    out: list[ast.stmt] = []
+    for index, stmt in enumerate(stmts):
+        if isinstance(stmt, ast.If):
+            rest = stmts[index + 1 :]
+            body_ends, else_ends = _terminates(stmt.body), _terminates(stmt.orelse)
+            if body_ends or else_ends:
+                if body_ends and not else_ends:
+                    stmt.orelse = stmt.orelse + rest
+                elif else_ends and not body_ends:
+                    stmt.body = stmt.body + rest
+                stmt.body = _single_exit(stmt.body)
+                stmt.orelse = _single_exit(stmt.orelse)
+                out.append(stmt)
+                return out
+            stmt.body = _single_exit(stmt.body)
+            stmt.orelse = _single_exit(stmt.orelse)
+        out.append(stmt)
+        if isinstance(stmt, ast.Return | ast.Raise):
+            return out
+    return out
+
+
+def _assigned_names(stmts: list[ast.stmt]) -> list[str]:
+    """User variables a block assigns, in order of first assignment."""
+    names: dict[str, None] = {}
+    for stmt in stmts:
+        for node in ast.walk(stmt):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                names[node.id] = None
+            elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
+                names[node.target.id] = None
+            elif (isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store)
+                  and isinstance(node.value, ast.Name)):
+                names[node.value.id] = None
+    return list(names)
+
+
+def _is_atom(node: ast.expr) -> bool:
+    return isinstance(node, ast.Name | ast.Constant)
+
+
+class _Normalizer:
+    def __init__(self, parsed: ParsedFunction) -> None:
+        self.parsed = parsed
+        reserved = {n.id for n in ast.walk(parsed.node) if isinstance(n, ast.Name)}
+        reserved |= {a.arg for a in ast.walk(parsed.node) if isinstance(a, ast.arg)}
+        reserved |= set(parsed.globals) | set(parsed.closure) | {"np", "numpy"}
+        self.namer = Namer(reserved)
+        self.params = parsed.params
+        self.locals = set(self.params) | set(_assigned_names(parsed.node.body))
+        # user variable -> its current SSA name
+        self.env: dict[str, str] = {p: p for p in self.params}
+        self.defined: set[str] = set(self.params)
+        self.fresh: dict[str, bool] = dict.fromkeys(self.params, False)
+        self.blocks: list[list[ast.stmt]] = [[]]
+        self.loop_depth = 0
+        self.loop_names: set[str] = set()
+        self.def_counts: dict[str, int] = {}
+        self.current: ast.stmt = parsed.node
+        self.first_use: set[str] = set(self.params)
+
+    # -- emitting ---------------------------------------------------------------------
+    def error(self, what: str, node: ast.AST | None = None) -> UnsupportedSyntaxError:
+        return UnsupportedSyntaxError(
+            f"unsupported syntax in {self.parsed.name!r}: {what}",
+            self.parsed.location(node or self.current),
+        )
+
+    def emit(self, stmt: ast.stmt) -> None:
+        ast.copy_location(stmt, self.current)
+        ast.fix_missing_locations(stmt)
+        self.blocks[-1].append(stmt)
+
+    def note_def(self, name: str) -> None:
+        self.def_counts[name] = self.def_counts.get(name, 0) + 1
+        if self.loop_depth:
+            self.loop_names.add(name)
+
+    def assign(self, name: str, value: ast.expr) -> None:
+        reads_itself = any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(value))
+        if self.loop_depth and reads_itself and not _is_atom(value):
+            # the adjoint may need the old value: keep it alive under its own name
+            value = self.temp(value, self.hint(value))
+        self.note_def(name)
+        self.emit(ast.Assign(targets=[ast.Name(id=name, ctx=ast.Store())], value=value))
+
+    def temp(self, value: ast.expr, hint: str = "t") -> ast.Name:
+        name = self.namer.fresh(hint)
+        self.assign(name, value)
+        return ast.Name(id=name, ctx=ast.Load())
+
+    def new_version(self, var: str) -> str:
+        """The name the next assignment to user variable ``var`` writes."""
+        if self.loop_depth and var in self.env:
+            return self.env[var]
+        if var == RETURN:
+            return self.namer.fresh("result")
+        if var not in self.first_use:
+            self.first_use.add(var)
+            return var
+        return self.namer.fresh(var)
+
+    def bind(self, var: str, value: ast.expr, fresh: bool) -> None:
+        name = self.new_version(var)
+        self.assign(name, value)
+        self.env[var] = name
+        self.defined.add(var)
+        self.fresh[name] = fresh
+
+    # -- expressions --------------------------------------------------------------------
+    def load(self, var: str, node: ast.AST) -> ast.Name:
+        if var in self.locals:
+            if var not in self.env:
+                raise UnsupportedSyntaxError(
+                    f"variable {var!r} may be used before it is assigned in "
+                    f"{self.parsed.name!r}",
+                    self.parsed.location(node),
+                )
+            return ast.Name(id=self.env[var], ctx=ast.Load())
+        return ast.Name(id=var, ctx=ast.Load())
+
+    def atom(self, node: ast.expr, hint: str | None = None) -> ast.expr:
+        if isinstance(node, ast.Constant):
+            return node
+        if isinstance(node, ast.Name):
+            return self.load(node.id, node)
+        if self.is_static(node):
+            return node
+        value = self.expr(node)
+        if _is_atom(value):
+            return value
+        return self.temp(value, hint or self.hint(value))
+
+    def is_static(self, node: ast.expr) -> bool:
+        """A dotted global such as ``np.pi`` or ``np.newaxis``: keep it inline."""
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name | ast.Attribute):
+            root = node
+            while isinstance(root, ast.Attribute):
+                root = root.value
+            if isinstance(root, ast.Name) and root.id not in self.locals:
+                return isinstance(self.parsed.resolve_expr(node.value), types.ModuleType)
+        return False
+
+    def hint(self, value: ast.expr) -> str:
+        if isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name):
+            index = value.slice
+            if isinstance(index, ast.Constant) and isinstance(index.value, int):
+                return f"{value.value.id}{index.value}" if index.value >= 0 else "t"
+            return "t"
+        if isinstance(value, ast.Call):
+            func = value.func
+            fname = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "t")
+            args = value.args
+            if len(args) == 1 and isinstance(args[0], ast.Name) and len(args[0].id) <= 3:
+                return f"{fname}_{args[0].id}"
+            return fname
+        if isinstance(value, ast.Attribute) and value.attr == "T":
+            return f"{getattr(value.value, 'id', 't')}T"
+        return "t"
+
+    def expr(self, node: ast.expr) -> ast.expr:
+        """Normalize one level: the result's operands are atoms."""
+        method = getattr(self, "expr_" + type(node).__name__, None)
+        if method is None:
+            raise self.error(f"the expression {ast.unparse(node)!r} ({type(node).__name__})",
+                             node)
+        return method(node)
+
+    def expr_Constant(self, node: ast.Constant) -> ast.expr:
+        return node
+
+    def expr_Name(self, node: ast.Name) -> ast.expr:
+        return self.load(node.id, node)
+
+    def expr_BinOp(self, node: ast.BinOp) -> ast.expr:
+        return ast.BinOp(left=self.atom(node.left), op=node.op, right=self.atom(node.right))
+
+    def expr_UnaryOp(self, node: ast.UnaryOp) -> ast.expr:
+        operand = self.atom(node.operand)
+        if isinstance(node.op, ast.UAdd):
+            return operand
+        return ast.UnaryOp(op=node.op, operand=operand)
+
+    def expr_Compare(self, node: ast.Compare) -> ast.expr:
+        if len(node.ops) == 1:
+            return ast.Compare(
+                left=self.atom(node.left), ops=node.ops,
+                comparators=[self.atom(node.comparators[0])],
+            )
+        # a < b < c: short-circuit chain, b evaluated once
+        result = self.namer.fresh("cond")
+        left = self.atom(node.left)
+        pairs = list(zip(node.ops, node.comparators, strict=True))
+        self.lower_chain(result, left, pairs)
+        return ast.Name(id=result, ctx=ast.Load())
+
+    def lower_chain(self, result: str, left: ast.expr, pairs: list) -> None:
+        op, comparator = pairs[0]
+        right = self.atom(comparator)
+        self.assign(result, ast.Compare(left=left, ops=[op], comparators=[right]))
+        if len(pairs) > 1:
+            test = ast.Name(id=result, ctx=ast.Load())
+            body = self.block(lambda: self.lower_chain(result, right, pairs[1:]))
+            self.emit(ast.If(test=test, body=body, orelse=[]))
+
+    def expr_BoolOp(self, node: ast.BoolOp) -> ast.expr:
+        result = self.namer.fresh("cond")
+        self.lower_boolop(result, node.op, node.values)
+        return ast.Name(id=result, ctx=ast.Load())
+
+    def lower_boolop(self, result: str, op: ast.boolop, values: list[ast.expr]) -> None:
+        self.assign(result, self.atom(values[0]))
+        if len(values) == 1:
+            return
+        test = ast.Name(id=result, ctx=ast.Load())
+        body = self.block(lambda: self.lower_boolop(result, op, values[1:]))
+        if isinstance(op, ast.And):
+            self.emit(ast.If(test=test, body=body, orelse=[]))
+        else:
+            self.emit(ast.If(test=test, body=[ast.Pass()], orelse=body))
+
+    def expr_IfExp(self, node: ast.IfExp) -> ast.expr:
+        test = self.atom(node.test)
+        result = self.namer.fresh("t")
+        body = self.block(lambda: self.assign(result, self.atom(node.body)))
+        orelse = self.block(lambda: self.assign(result, self.atom(node.orelse)))
+        self.emit(ast.If(test=test, body=body, orelse=orelse))
+        return ast.Name(id=result, ctx=ast.Load())
+
+    def expr_Call(self, node: ast.Call) -> ast.expr:
+        func = node.func
+        if isinstance(func, ast.Name) and func.id in self.locals:
+            func = self.load(func.id, func)
+        elif isinstance(func, ast.Attribute) and not self.is_static(func):
+            func = ast.Attribute(value=self.atom(func.value), attr=func.attr, ctx=ast.Load())
+        elif not isinstance(func, ast.Name | ast.Attribute):
+            func = self.atom(func, "fn")
+        args: list[ast.expr] = []
+        for arg in node.args:
+            if isinstance(arg, ast.Starred):
+                args.append(ast.Starred(value=self.atom(arg.value), ctx=ast.Load()))
+            else:
+                args.append(self.atom(arg))
+        keywords = [ast.keyword(arg=k.arg, value=self.atom(k.value)) for k in node.keywords]
+        return ast.Call(func=func, args=args, keywords=keywords)
+
+    def index(self, node: ast.expr) -> ast.expr:
+        if isinstance(node, ast.Slice):
+            return ast.Slice(
+                lower=self.atom(node.lower) if node.lower else None,
+                upper=self.atom(node.upper) if node.upper else None,
+                step=self.atom(node.step) if node.step else None,
+            )
+        if isinstance(node, ast.Tuple):
+            return ast.Tuple(elts=[self.index(e) for e in node.elts], ctx=ast.Load())
+        return self.atom(node)
+
+    def expr_Subscript(self, node: ast.Subscript) -> ast.expr:
+        value = self.atom(node.value)
+        return ast.Subscript(value=value, slice=self.index(node.slice), ctx=ast.Load())
+
+    def expr_Attribute(self, node: ast.Attribute) -> ast.expr:
+        if self.is_static(node):
+            return node
+        return ast.Attribute(value=self.atom(node.value), attr=node.attr, ctx=ast.Load())
+
+    def expr_Tuple(self, node: ast.Tuple) -> ast.expr:
+        return ast.Tuple(elts=[self.atom(e) for e in node.elts], ctx=ast.Load())
+
+    def expr_List(self, node: ast.List) -> ast.expr:
+        return ast.List(elts=[self.atom(e) for e in node.elts], ctx=ast.Load())
+
+    def expr_Dict(self, node: ast.Dict) -> ast.expr:
+        if any(k is None for k in node.keys):
+            raise self.error("dict unpacking with ** in a literal", node)
+        keys = [self.atom(k) for k in node.keys]  # type: ignore[arg-type]
+        return ast.Dict(keys=keys, values=[self.atom(v) for v in node.values])
+
+    def expr_JoinedStr(self, node: ast.JoinedStr) -> ast.expr:
+        values: list[ast.expr] = []
+        for part in node.values:
+            if isinstance(part, ast.FormattedValue):
+                part = ast.FormattedValue(
+                    value=self.atom(part.value), conversion=part.conversion,
+                    format_spec=part.format_spec,
+                )
+            values.append(part)
+        return ast.JoinedStr(values=values)
+
+    def expr_Lambda(self, node: ast.Lambda) -> ast.expr:
+        raise self.error("a lambda inside a differentiated function (define it with def "
+                         "at module level)", node)
+
+    def expr_ListComp(self, node: ast.ListComp) -> ast.expr:
+        raise self.error("a list comprehension (build the list with a for loop and "
+                         "append)", node)
+
+    expr_DictComp = expr_ListComp
+
+    # -- statements ---------------------------------------------------------------------
+    def block(self, fill: Any) -> list[ast.stmt]:
+        self.blocks.append([])
+        fill()
+        stmts = self.blocks.pop()
+        return stmts or [ast.Pass()]
+
+    def statements(self, stmts: list[ast.stmt]) -> None:
+        for stmt in stmts:
+            self.current = stmt
+            method = getattr(self, "stmt_" + type(stmt).__name__, None)
+            if method is None:
+                raise self.error(f"the statement {type(stmt).__name__}", stmt)
+            method(stmt)
+
+    def stmt_Pass(self, stmt: ast.Pass) -> None:
+        pass
+
+    def stmt_Expr(self, stmt: ast.Expr) -> None:
+        if isinstance(stmt.value, ast.Constant):
+            return  # docstring or bare constant
+        value = self.expr(stmt.value)
+        if isinstance(value, ast.Call):
+            self.emit(ast.Expr(value=value))
+
+    def stmt_Assign(self, stmt: ast.Assign) -> None:
+        target = stmt.targets[0]
+        if len(stmt.targets) > 1:
+            value = self.atom(stmt.value)
+            for target in stmt.targets:
+                self.assign_to(target, value, fresh=False)
+            return
+        if isinstance(target, ast.Tuple | ast.List) and isinstance(
+            stmt.value, ast.Tuple | ast.List
+        ) and len(target.elts) == len(stmt.value.elts):
+            values = [self.atom(v) for v in stmt.value.elts]
+            for elt, value in zip(target.elts, values, strict=True):
+                self.assign_to(elt, value, fresh=False)
+            return
+        if isinstance(target, ast.Name):
+            value = self.expr(stmt.value)
+            self.bind(target.id, value, fresh=self.allocating(value))
+            return
+        self.assign_to(target, self.atom(stmt.value), fresh=False)
+
+    def stmt_AnnAssign(self, stmt: ast.AnnAssign) -> None:
+        if stmt.value is not None:
+            self.stmt_Assign(ast.Assign(targets=[stmt.target], value=stmt.value))
+
+    def assign_to(self, target: ast.expr, value: ast.expr, fresh: bool) -> None:
+        if isinstance(target, ast.Name):
+            self.bind(target.id, value, fresh=fresh and isinstance(value, ast.Constant))
+        elif isinstance(target, ast.Tuple | ast.List):
+            for position, elt in enumerate(target.elts):
+                item = ast.Subscript(value=value, slice=ast.Constant(position), ctx=ast.Load())
+                self.assign_to(elt, self.atom(item, "t"), fresh=False)
+        elif isinstance(target, ast.Subscript):
+            self.index_assign(target, value)
+        else:  # pragma: no cover - validate() refuses the rest
+            raise self.error(f"assignment to {ast.unparse(target)}", target)
+
+    def index_assign(self, target: ast.Subscript, value: ast.expr) -> None:
+        assert isinstance(target.value, ast.Name)
+        var = target.value.id
+        current = self.load(var, target)
+        if not self.fresh.get(current.id, False):
+            raise self.error(
+                f"assignment into {ast.unparse(target)!r}: {var!r} may share memory with "
+                "an argument or another array, so writing into it in place would change "
+                f"values the derivative depends on. Make a copy first ({var} = "
+                f"{var}.copy()) or build a new array (np.where, np.concatenate)",
+                target,
+            )
+        index = self.index(target.slice)
+        name = self.new_version(var)
+        self.note_def(name)
+        update = ast.Subscript(value=current, slice=index, ctx=ast.Store())
+        stmt = ast.Assign(targets=[update], value=value)
+        stmt.ad_result = name  # type: ignore[attr-defined]
+        self.emit(stmt)
+        self.env[var] = name
+        self.fresh[name] = True
+
+    def stmt_AugAssign(self, stmt: ast.AugAssign) -> None:
+        target = stmt.target
+        if isinstance(target, ast.Subscript):
+            assert isinstance(target.value, ast.Name)
+            old = self.atom(ast.Subscript(value=target.value, slice=target.slice,
+                                          ctx=ast.Load()))
+            new = self.atom(ast.BinOp(left=old, op=stmt.op, right=stmt.value))
+            self.index_assign(target, new)
+            return
+        assert isinstance(target, ast.Name)
+        current = self.load(target.id, target)
+        if not self.fresh.get(current.id, False):
+            what = "the argument" if current.id in self.params else "the variable"
+            raise self.error(
+                f"augmented assignment to {what} {target.id!r}: if it is an array, "
+                f"'{target.id} {ast.unparse(stmt.op)}= ...' would modify in place an array "
+                f"that something else also holds. Write '{target.id} = {target.id} "
+                f"{ast.unparse(stmt.op)} ...' instead",
+                stmt,
+            )
+        value = ast.BinOp(left=current, op=stmt.op, right=self.atom(stmt.value))
+        self.bind(target.id, value, fresh=True)
+
+    def allocating(self, value: ast.expr) -> bool:
+        """Whether ``value`` certainly makes a new object no other name holds."""
+        if isinstance(value, ast.BinOp | ast.UnaryOp | ast.Compare | ast.Constant):
+            return True
+        if isinstance(value, ast.List | ast.Dict):
+            return True
+        if isinstance(value, ast.Call):
+            func = value.func
+            target = self.parsed.resolve_expr(func) if not (
+                isinstance(func, ast.Name) and func.id in self.locals) else UNRESOLVED
+            if isinstance(target, np.ufunc):
+                return True
+            if getattr(target, "__module__", None) == "math" or target in (float, int, abs):
+                return True
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            return name in _ALLOCATING_NAMES
+        return False
+
+    def stmt_Return(self, stmt: ast.Return) -> None:
+        if self.loop_depth:
+            raise self.error("return inside a loop (set a variable and break, then "
+                             "return after the loop)", stmt)
+        value = self.atom(stmt.value) if stmt.value else ast.Constant(None)
+        self.bind(RETURN, value, fresh=False)
+
+    def stmt_Raise(self, stmt: ast.Raise) -> None:
+        self.emit(self.rename_loads(stmt))
+
+    def stmt_Assert(self, stmt: ast.Assert) -> None:
+        self.emit(self.rename_loads(stmt))
+
+    def rename_loads(self, stmt: ast.stmt) -> ast.stmt:
+        normalizer = self
+
+        class Rename(ast.NodeTransformer):
+            def visit_Name(self, node: ast.Name) -> ast.Name:
+                return normalizer.load(node.id, node)
+
+        return Rename().visit(stmt)
+
+    def stmt_FunctionDef(self, stmt: ast.FunctionDef) -> None:
+        raise self.error("a nested def inside a differentiated function (define the helper "
+                         "at module level)", stmt)
+
+    # -- control flow -------------------------------------------------------------------
+    def stmt_If(self, stmt: ast.If) -> None:
+        test = self.atom(stmt.test, "cond")
+        before = dict(self.env)
+        branches = []
+        for body in (stmt.body, stmt.orelse):
+            self.env = dict(before)
+            self.blocks.append([])
+            self.statements(body)
+            self.current = stmt
+            branches.append((self.blocks.pop(), dict(self.env), _raises(body)))
+        live = [b for b in branches if not b[2]]
+        merged = dict(before)
+        if live:
+            changed = {
+                var for _, env, _ in live for var, name in env.items()
+                if before.get(var) != name
+            }
+            for var in sorted(changed, key=str):
+                names = [env.get(var) for _, env, _ in live]
+                if any(n is None for n in names):
+                    continue  # defined on one path only: reading it later is an error
+                join = self.new_join(var, [n for n in names if n != before.get(var)])
+                for block, env, _ in live:
+                    if env[var] != join:
+                        self.note_def(join)
+                        copy = ast.Assign(targets=[ast.Name(id=join, ctx=ast.Store())],
+                                          value=ast.Name(id=env[var], ctx=ast.Load()))
+                        block.append(ast.fix_missing_locations(ast.copy_location(copy, stmt)))
+                merged[var] = join
+                self.fresh[join] = all(self.fresh.get(n, False) for n in names)
+        else:
+            merged = branches[0][1]
+            merged.update(branches[1][1])
+        self.env = merged
+        body, orelse = branches[0][0] or [ast.Pass()], branches[1][0]
+        self.emit(ast.If(test=test, body=body, orelse=orelse))
+
+    def new_join(self, var: str, created: list[str | None]) -> str:
+        """The name both branches leave ``var`` in: a version a branch created."""
+        if self.loop_depth and var in self.env:
+            return self.env[var]
+        return created[0]  # type: ignore[return-value]
+
+    def enter_loop(self, body: list[ast.stmt], extra: list[str]) -> dict[str, str]:
+        """Give every variable the loop assigns one name for the whole loop."""
+        assigned = [v for v in _assigned_names(body) + extra if v in self.locals]
+        if not self.loop_depth:
+            for var in assigned:
+                if var in self.env:
+                    name = self.env[var]
+                    if True:  # a loop never overwrites a name defined before it
+                        loop_name = self.namer.fresh(var)
+                        self.assign(loop_name, ast.Name(id=name, ctx=ast.Load()))
+                        self.fresh[loop_name] = self.fresh.get(name, False)
+                        self.env[var] = loop_name
+                else:
+                    self.env[var] = self.new_version(var)
+                self.loop_names.add(self.env[var])
+        else:
+            for var in assigned:
+                if var not in self.env:
+                    self.env[var] = self.new_version(var)
+        return dict(self.env)
+
+    def read_before(self, name: str) -> bool:
+        for block in self.blocks:
+            for stmt in block:
+                for node in ast.walk(stmt):
+                    if isinstance(node, ast.Name) and node.id == name and isinstance(
+                        node.ctx, ast.Load
+                    ):
+                        return True
+        return False
+
+    def loop_body(self, stmts: list[ast.stmt]) -> list[ast.stmt]:
+        self.loop_depth += 1
+        self.blocks.append([])
+        self.statements(stmts)
+        body = self.blocks.pop()
+        self.loop_depth -= 1
+        return body or [ast.Pass()]
+
+    def stmt_For(self, stmt: ast.For) -> None:
+        if stmt.orelse or _has_jump(stmt.body):
+            raise self.error("break, continue or else in a for loop", stmt)
+        index_var, prologue, bound = self.loop_iteration(stmt)
+        targets = [n.id for n in ast.walk(stmt.target) if isinstance(n, ast.Name)]
+        self.enter_loop(stmt.body, targets)
+        if prologue is None:  # range loop: the user's variable is the index
+            index = self.env[index_var]
+            prologue = lambda i: []  # noqa: E731
+        else:
+            index = self.namer.fresh(index_var)
+        self.loop_names.add(index)
+        self.note_def(index)
+
+        def body() -> None:
+            for var, value in prologue(ast.Name(id=index, ctx=ast.Load())):
+                if var is None:
+                    continue
+                self.bind(var, value, fresh=False)
+            self.statements(stmt.body)
+
+        self.loop_depth += 1
+        block = self.block(body)
+        self.loop_depth -= 1
+        self.current = stmt
+        self.emit(ast.For(target=ast.Name(id=index, ctx=ast.Store()), iter=bound, body=block,
+                          orelse=[]))
+
+    def loop_iteration(self, stmt: ast.For) -> tuple[str, Any, ast.expr]:
+        """Rewrite the loop header as ``for i in range(...)`` plus per-iteration binds."""
+        it = stmt.iter
+        target = stmt.target
+        callee = (self.parsed.resolve_expr(it.func) if isinstance(it, ast.Call)
+                  and not (isinstance(it.func, ast.Name) and it.func.id in self.locals)
+                  else UNRESOLVED)
+        if callee is range and isinstance(target, ast.Name):
+            args = [self.atom(a) for a in it.args]
+            bound = self.temp(ast.Call(func=ast.Name(id="range", ctx=ast.Load()), args=args,
+                                       keywords=[]), "steps")
+            return target.id, None, bound
+        if callee is enumerate:
+            seq = self.atom(it.args[0])
+            if not (isinstance(target, ast.Tuple) and len(target.elts) == 2):
+                raise self.error("enumerate() needs a two-name target: for i, x in ...", it)
+            start = self.atom(it.args[1]) if len(it.args) > 1 else None
+            counter, item = target.elts
+
+            def bind_enum(i: ast.Name) -> list:
+                value = i if start is None else ast.BinOp(left=i, op=ast.Add(), right=start)
+                return [*self.bind_target(counter, value), *self.bind_target(
+                    item, ast.Subscript(value=seq, slice=i, ctx=ast.Load()))]
+
+            return "i", bind_enum, self.range_of_len([seq])
+        if callee is zip:
+            seqs = [self.atom(a) for a in it.args]
+            if not (isinstance(target, ast.Tuple) and len(target.elts) == len(seqs)):
+                raise self.error("zip() needs one target name per sequence", it)
+
+            def bind_zip(i: ast.Name) -> list:
+                out = []
+                for elt, seq in zip(target.elts, seqs, strict=True):
+                    out += self.bind_target(elt, ast.Subscript(value=seq, slice=i,
+                                                               ctx=ast.Load()))
+                return out
+
+            return "i", bind_zip, self.range_of_len(seqs)
+        if isinstance(it, ast.Call) and callee is UNRESOLVED and not isinstance(
+            it.func, ast.Attribute
+        ):
+            raise self.error(f"a for loop over {ast.unparse(it)!r}: loops must run over "
+                             "range(), a sequence, enumerate() or zip()", it)
+        if isinstance(it, ast.Call) and callee not in (UNRESOLVED, list, tuple, reversed):
+            raise self.error(f"a for loop over {ast.unparse(it)!r}: loops must run over "
+                             "range(), a sequence, enumerate() or zip()", it)
+        seq = self.atom(it)
+
+        def bind_item(i: ast.Name) -> list:
+            return self.bind_target(target, ast.Subscript(value=seq, slice=i, ctx=ast.Load()))
+
+        return "i", bind_item, self.range_of_len([seq])
+
+    def bind_target(self, target: ast.expr, value: ast.expr) -> list:
+        if isinstance(target, ast.Name):
+            return [(target.id, value)]
+        if isinstance(target, ast.Tuple):
+            holder = self.temp(value, "item")
+            out = []
+            for position, elt in enumerate(target.elts):
+                out += self.bind_target(elt, ast.Subscript(value=holder,
+                                                           slice=ast.Constant(position),
+                                                           ctx=ast.Load()))
+            return out
+        raise self.error("this for-loop target", target)
+
+    def range_of_len(self, seqs: list[ast.expr]) -> ast.Name:
+        lengths = [self.temp(ast.Call(func=ast.Name(id="len", ctx=ast.Load()), args=[s],
+                                      keywords=[]), "n") for s in seqs]
+        count: ast.expr = lengths[0]
+        if len(lengths) > 1:
+            count = self.temp(ast.Call(func=ast.Name(id="min", ctx=ast.Load()),
+                                       args=lengths, keywords=[]), "n")
+        return self.temp(ast.Call(func=ast.Name(id="range", ctx=ast.Load()), args=[count],
+                                  keywords=[]), "steps")
+
+    def stmt_While(self, stmt: ast.While) -> None:
+        if stmt.orelse or _has_jump(stmt.body):
+            raise self.error("break, continue or else in a while loop", stmt)
+        self.enter_loop(stmt.body, [])
+        cond = self.namer.fresh("cond")
+        self.loop_names.add(cond)
+        self.assign(cond, self.atom(stmt.test))
+
+        def body() -> None:
+            self.statements(stmt.body)
+            self.current = stmt
+            self.assign(cond, self.atom(stmt.test))
+
+        self.loop_depth += 1
+        block = self.block(body)
+        self.loop_depth -= 1
+        self.current = stmt
+        self.emit(ast.While(test=ast.Name(id=cond, ctx=ast.Load()), body=block, orelse=[]))
+
+    def stmt_Break(self, stmt: ast.Break) -> None:  # pragma: no cover - refused above
+        raise self.error("break", stmt)
+
+    stmt_Continue = stmt_Break
+
+    # -- driver ---------------------------------------------------------------------------
+    def run(self) -> AnfFunction:
+        body = _single_exit(list(self.parsed.node.body))
+        self.statements(body)
+        self.current = body[-1] if body else self.parsed.node
+        result = self.env.get(RETURN)
+        if result is None:
+            result_atom: ast.expr = ast.Constant(None)
+        else:
+            result_atom = ast.Name(id=result, ctx=ast.Load())
+        self.emit(ast.Return(value=result_atom))
+        multi = {name for name, count in self.def_counts.items() if count > 1}
+        return AnfFunction(
+            parsed=self.parsed, name=self.parsed.name, params=self.params,
+            body=self.blocks[0], namer=self.namer, loop_names=set(self.loop_names),
+            multi_def=multi | set(self.loop_names),
+            result=result if result is not None else ast.Constant(None),
+        )
+
+
+def normalize(parsed: ParsedFunction) -> AnfFunction:
+    """Turn the parsed function into A-normal form (see the module docstring)."""
+    return _Normalizer(parsed).run()
+
+
+def walk_statements(stmts: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """Every statement of a block, nested ones included, in source order."""
+    for stmt in stmts:
+        yield stmt
+        for attr in ("body", "orelse"):
+            yield from walk_statements(getattr(stmt, attr, []) or [])
+
+
+_ = math  # math functions are resolved through the user's namespace

@@ -1,0 +1,184 @@
+"""Stage 1: from a function object to its AST, with every free name resolved.
+
+``inspect.getsource`` gives the text; we dedent it, parse it, drop the decorators (the
+function object we hold is already the undecorated one) and shift line numbers so every
+node points at the user's real file and line. Lambdas assigned to names are parsed from
+their line and turned into a one-statement ``def``.
+
+Resolution answers "what object does this name mean" for names the function does not
+assign: closure cells first, then the module's globals, then builtins -- the order Python
+itself uses. The generated code still looks globals up when it runs (so rebinding a
+module constant is seen); resolution is only used to pick derivative rules, and the
+cache guards those choices (see ``backend/cache.py``).
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import inspect
+import linecache
+import textwrap
+import types
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import ADError, SourceLocation
+
+__all__ = ["ParsedFunction", "Unresolved", "parse_function", "unwrap"]
+
+
+class Unresolved:
+    """Marker for a name that is not bound anywhere when the compiler looks."""
+
+    def __repr__(self) -> str:
+        return "<unresolved>"
+
+
+UNRESOLVED = Unresolved()
+
+
+def unwrap(func: Any) -> Any:
+    """The plain Python function behind our wrappers and ``functools.wraps`` chains."""
+    seen = set()
+    while id(func) not in seen:
+        seen.add(id(func))
+        inner = getattr(func, "__ad_function__", None) or getattr(func, "__wrapped__", None)
+        if inner is None:
+            break
+        func = inner
+    return func
+
+
+@dataclass
+class ParsedFunction:
+    """A parsed user function: its ``def`` node and where its free names point."""
+
+    func: types.FunctionType
+    node: ast.FunctionDef
+    filename: str
+    globals: dict[str, Any]
+    closure: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.node.name
+
+    @property
+    def params(self) -> list[str]:
+        args = self.node.args
+        names = [a.arg for a in args.posonlyargs + args.args]
+        if args.vararg:
+            names.append(args.vararg.arg)
+        names += [a.arg for a in args.kwonlyargs]
+        if args.kwarg:
+            names.append(args.kwarg.arg)
+        return names
+
+    def location(self, node: ast.AST | None) -> SourceLocation:
+        lineno = getattr(node, "lineno", None) or self.node.lineno
+        code = linecache.getline(self.filename, lineno).strip()
+        return SourceLocation(self.filename, lineno, code)
+
+    def resolve(self, name: str) -> Any:
+        """The object ``name`` means in the function's scope, or ``UNRESOLVED``."""
+        if name in self.closure:
+            cell = self.closure[name]
+            try:
+                return cell.cell_contents
+            except ValueError:
+                return UNRESOLVED
+        if name in self.globals:
+            return self.globals[name]
+        builtin_ns = self.globals.get("__builtins__", builtins)
+        if isinstance(builtin_ns, types.ModuleType):
+            builtin_ns = builtin_ns.__dict__
+        return builtin_ns.get(name, UNRESOLVED)
+
+    def resolve_expr(self, node: ast.expr) -> Any:
+        """Resolve a dotted name such as ``np.linalg.norm``; ``UNRESOLVED`` if not static."""
+        if isinstance(node, ast.Name):
+            return self.resolve(node.id)
+        if isinstance(node, ast.Attribute):
+            base = self.resolve_expr(node.value)
+            if base is UNRESOLVED or not isinstance(base, types.ModuleType | type):
+                return UNRESOLVED
+            return getattr(base, node.attr, UNRESOLVED)
+        return UNRESOLVED
+
+
+def _read_source(func: types.FunctionType) -> tuple[str, str, int]:
+    filename = inspect.getsourcefile(func) or func.__code__.co_filename
+    try:
+        lines, firstlineno = inspect.getsourcelines(func)
+    except (OSError, TypeError) as exc:
+        raise ADError(
+            f"cannot read the source of {func.__qualname__!r} (defined in "
+            f"{func.__code__.co_filename!r}): adcompiler differentiates functions by "
+            "reading their source. Define the function in a .py file, or give it a rule "
+            "with @ad.derivative(of=...).",
+            SourceLocation(func.__code__.co_filename, func.__code__.co_firstlineno),
+        ) from exc
+    return "".join(lines), filename, firstlineno
+
+
+def _lambda_to_def(module: ast.Module, func: types.FunctionType) -> ast.FunctionDef:
+    code = func.__code__
+    params = list(code.co_varnames[: code.co_argcount])
+    candidates = [
+        node
+        for node in ast.walk(module)
+        if isinstance(node, ast.Lambda)
+        and [a.arg for a in node.args.posonlyargs + node.args.args] == params
+    ]
+    if len(candidates) != 1:
+        raise ADError(
+            f"cannot tell which lambda on this line is {func.__qualname__!r}; "
+            "write it as a def",
+            SourceLocation(code.co_filename, code.co_firstlineno),
+        )
+    lam = candidates[0]
+    ret = ast.Return(value=lam.body)
+    ast.copy_location(ret, lam.body)
+    fdef = ast.FunctionDef(
+        name="lambda_", args=lam.args, body=[ret], decorator_list=[], returns=None,
+        type_comment=None,
+    )
+    return ast.fix_missing_locations(ast.copy_location(fdef, lam))
+
+
+def parse_function(func: Callable[..., Any]) -> ParsedFunction:
+    """Parse ``func`` into a :class:`ParsedFunction` (see the module docstring)."""
+    func = unwrap(func)
+    if not isinstance(func, types.FunctionType):
+        raise ADError(f"{func!r} is not a Python function; adcompiler needs its source")
+    text, filename, firstlineno = _read_source(func)
+    text = textwrap.dedent(text)
+    try:
+        module = ast.parse(text)
+    except SyntaxError:
+        # a lambda in the middle of an expression: parse the line as an expression
+        module = ast.parse("(\n" + text.strip().rstrip(",;") + "\n)")
+        ast.increment_lineno(module, -1)
+    ast.increment_lineno(module, firstlineno - 1)
+    if func.__name__ == "<lambda>":
+        node = _lambda_to_def(module, func)
+    else:
+        defs = [n for n in module.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
+        if not defs:
+            raise ADError(
+                f"could not find the def of {func.__qualname__!r} in its source",
+                SourceLocation(filename, firstlineno),
+            )
+        node = defs[0]
+        if isinstance(node, ast.AsyncFunctionDef):
+            from ..errors import UnsupportedSyntaxError
+
+            raise UnsupportedSyntaxError(
+                "async functions cannot be differentiated",
+                SourceLocation(filename, node.lineno, linecache.getline(filename, node.lineno)),
+            )
+        node.decorator_list = []
+    closure = dict(zip(func.__code__.co_freevars, func.__closure__ or (), strict=True))
+    return ParsedFunction(func, node, filename, func.__globals__, closure)

@@ -1,0 +1,110 @@
+"""Copy propagation: hand-over copies disappear from generated code.
+
+Two patterns, both restricted to names stored exactly once so they are obviously safe:
+
+* ``t = expr ... d = t`` in one block, ``t`` read only there and ``d`` untouched in
+  between: ``t`` is renamed ``d`` (rule templates compute into their own locals and the
+  driver then hands the value to the adjoint it belongs to).
+* ``a = b`` at the top level of the function, with ``a`` and ``b`` each stored once:
+  every ``a`` becomes ``b`` (an adjoint that is just another adjoint).
+
+>>> import ast
+>>> f = ast.parse("def f(x):\\n    t = x * 2\\n    u = t\\n    dx = u\\n    return dx").body[0]
+>>> print(ast.unparse(propagate_copies(f, set())))
+def f(x):
+    dx = x * 2
+    return dx
+"""
+
+from __future__ import annotations
+
+import ast
+from collections import Counter
+
+__all__ = ["propagate_copies"]
+
+
+def _counts(func: ast.FunctionDef) -> tuple[Counter, Counter]:
+    loads: Counter = Counter()
+    stores: Counter = Counter()
+    for node in ast.walk(func):
+        if isinstance(node, ast.Name):
+            (loads if isinstance(node.ctx, ast.Load) else stores)[node.id] += 1
+    for arg in func.args.args:
+        stores[arg.arg] += 1
+    return loads, stores
+
+
+def _mentions(stmt: ast.stmt, name: str) -> bool:
+    return any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(stmt))
+
+
+def _rename(node: ast.AST, old: str, new: str) -> None:
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Name) and sub.id == old:
+            sub.id = new
+
+
+def _single_copy(stmt: ast.stmt) -> tuple[str, str] | None:
+    if (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
+            and isinstance(stmt.targets[0], ast.Name) and isinstance(stmt.value, ast.Name)):
+        return stmt.targets[0].id, stmt.value.id
+    return None
+
+
+def _fold_handover(stmts: list[ast.stmt], loads: Counter, stores: Counter,
+                   keep: set[str]) -> bool:
+    for position, stmt in enumerate(stmts):
+        copy = _single_copy(stmt)
+        if copy is None:
+            continue
+        target, temp = copy
+        if loads[temp] != 1 or stores[temp] != 1 or temp in keep:
+            continue
+        for back in range(position - 1, -1, -1):
+            earlier = stmts[back]
+            if (isinstance(earlier, ast.Assign) and len(earlier.targets) == 1
+                    and isinstance(earlier.targets[0], ast.Name)
+                    and earlier.targets[0].id == temp):
+                earlier.targets[0].id = target
+                if hasattr(stmt, "ad_source_line") and not hasattr(earlier, "ad_source_line"):
+                    earlier.ad_source_line = stmt.ad_source_line  # type: ignore[attr-defined]
+                del stmts[position]
+                return True
+            if _mentions(earlier, target) or _mentions(earlier, temp):
+                break
+    for stmt in stmts:
+        for attr in ("body", "orelse"):
+            inner = getattr(stmt, attr, None)
+            if inner and _fold_handover(inner, loads, stores, keep):
+                return True
+    return False
+
+
+def _fold_alias(func: ast.FunctionDef, loads: Counter, stores: Counter,
+                keep: set[str]) -> bool:
+    for position, stmt in enumerate(func.body):
+        copy = _single_copy(stmt)
+        if copy is None:
+            continue
+        alias, original = copy
+        if stores[alias] == 1 and stores[original] <= 1 and alias not in keep:
+            del func.body[position]
+            if hasattr(stmt, "ad_source_line") and position < len(func.body):
+                nxt = func.body[position]
+                if not hasattr(nxt, "ad_source_line"):
+                    nxt.ad_source_line = stmt.ad_source_line  # type: ignore[attr-defined]
+            _rename(func, alias, original)
+            return True
+    return False
+
+
+def propagate_copies(func: ast.FunctionDef, keep: set[str]) -> ast.FunctionDef:
+    """Fold hand-over temporaries and top-level aliases until nothing changes."""
+    while True:
+        loads, stores = _counts(func)
+        if _fold_handover(func.body, loads, stores, keep):
+            continue
+        if _fold_alias(func, loads, stores, keep):
+            continue
+        return func

@@ -1,0 +1,179 @@
+"""The stages in order: parse, validate, normalize, transform, optimize, print, compile.
+
+``ADCOMPILER_DEBUG=1`` in the environment (or ``debug=True``) prints the source after
+each stage, which is the quickest way to see where a surprising line comes from.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import os
+import sys
+import types
+from dataclasses import dataclass
+from typing import Any
+
+from . import rules  # noqa: F401  (registers every rule family)
+from .backend.codegen import to_source, with_line_comments
+from .backend.compile import compile_functions
+from .errors import ADError
+from .frontend.normalize import AnfFunction, normalize
+from .frontend.parse import ParsedFunction, parse_function
+from .frontend.validate import validate
+from .optimize import optimize
+from .transform.reverse import ReverseProgram, reverse_transform
+
+__all__ = ["KINDS", "Generated", "build"]
+
+KINDS = ("grad", "value_and_grad", "vjp")
+
+
+@dataclass
+class Generated:
+    """Compiled code for one request, and the source users see."""
+
+    source: str
+    functions: dict[str, types.FunctionType]
+    entry: str
+    pullback: str | None
+    guards: dict[str, Any]
+
+
+def _debug(stage: str, text: str, enabled: bool) -> None:
+    if enabled:
+        print(f"--- after {stage} ---\n{text}", file=sys.stderr)
+
+
+def _name(name: str) -> ast.Name:
+    return ast.Name(id=name, ctx=ast.Load())
+
+
+def _tuple(items: list[ast.expr]) -> ast.expr:
+    return items[0] if len(items) == 1 else ast.Tuple(elts=items, ctx=ast.Load())
+
+
+def _args(names: list[str]) -> ast.arguments:
+    return ast.arguments(posonlyargs=[], args=[ast.arg(arg=n) for n in names], vararg=None,
+                         kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])
+
+
+def _def(name: str, params: list[str], body: list[ast.stmt]) -> ast.FunctionDef:
+    return ast.FunctionDef(name=name, args=_args(params), body=body or [ast.Pass()],
+                           decorator_list=[], returns=None, type_comment=None)
+
+
+def _gradient_atoms(program: ReverseProgram, wrt: list[str], np_name: str
+                    ) -> tuple[list[ast.stmt], list[ast.expr]]:
+    """The returned gradients; a parameter the output does not depend on gets zeros."""
+    stmts: list[ast.stmt] = []
+    atoms: list[ast.expr] = []
+    for param in wrt:
+        name = program.gradients.get(param)
+        if name is None:
+            zero = program.anf.namer.adjoint(param)
+            call = ast.Call(func=ast.Attribute(value=_name(np_name), attr="zeros_like",
+                                               ctx=ast.Load()), args=[_name(param)],
+                            keywords=[])
+            stmts.append(ast.Assign(targets=[ast.Name(id=zero, ctx=ast.Store())], value=call))
+            name = zero
+        atoms.append(_name(name))
+    return stmts, atoms
+
+
+def _with_aux(anf: AnfFunction) -> tuple[str, str]:
+    """Split a ``(loss, aux)`` result into two names the transformer can use."""
+    result = anf.result
+    if not isinstance(result, str):
+        raise ADError(f"{anf.name!r} was declared has_aux=True, so it must return a pair "
+                      "(loss, aux)", anf.parsed.location(anf.parsed.node))
+    loss, aux = anf.namer.fresh("loss"), anf.namer.fresh("aux")
+    ret = anf.body.pop()
+    for name, position in ((loss, 0), (aux, 1)):
+        item = ast.Subscript(value=_name(result), slice=ast.Constant(position), ctx=ast.Load())
+        stmt = ast.Assign(targets=[ast.Name(id=name, ctx=ast.Store())], value=item)
+        anf.body.append(ast.fix_missing_locations(ast.copy_location(stmt, ret)))
+    anf.body.append(ret)
+    anf.result = loss
+    return loss, aux
+
+
+def _guards(parsed: ParsedFunction, program: ReverseProgram) -> dict[str, Any]:
+    """Global names whose binding decided a rule: rebinding them must recompile."""
+    guards: dict[str, Any] = {}
+    for node in ast.walk(parsed.node):
+        if isinstance(node, ast.Call):
+            root = node.func
+            while isinstance(root, ast.Attribute):
+                root = root.value
+            if isinstance(root, ast.Name) and root.id in parsed.globals and (
+                    root.id not in parsed.closure):
+                guards[root.id] = parsed.globals[root.id]
+    return guards
+
+
+def build(
+    func: types.FunctionType,
+    kind: str,
+    wrt: list[str],
+    ranks: dict[str, int],
+    has_aux: bool = False,
+    debug: bool = False,
+) -> Generated:
+    """Run the whole pipeline for one request."""
+    debug = debug or bool(os.environ.get("ADCOMPILER_DEBUG"))
+    parsed = parse_function(func)
+    validate(parsed)
+    anf = normalize(parsed)
+    _debug("normalize", ast.unparse(anf.body_module()), debug)
+    aux = _with_aux(anf)[1] if has_aux else None
+    program = reverse_transform(anf, wrt, ranks, seeded=kind != "vjp")
+    np_name = program.scope.bind("np", __import__("numpy"))
+    result = anf.result
+    result_atom = _name(result) if isinstance(result, str) else result
+    value_atom: ast.expr = result_atom  # type: ignore[assignment]
+    if aux is not None:
+        value_atom = ast.Tuple(elts=[result_atom, _name(aux)], ctx=ast.Load())
+    base = anf.name
+    zero_stmts, grads = _gradient_atoms(program, wrt, np_name)
+    adjoint = with_line_comments(program.adjoint, parsed.filename)
+    params = list(anf.params)
+    if kind in ("grad", "value_and_grad"):
+        body = program.primal + adjoint + zero_stmts
+        shown = optimize(_def(f"{base}_grad", params, [
+            *copy.deepcopy(body), ast.Return(value=_tuple(grads))]), keep=set())
+        returned = ast.Tuple(elts=[value_atom, _tuple(grads)], ctx=ast.Load())
+        run_body = [*copy.deepcopy(body), ast.Return(value=returned)]
+        run = optimize(_def(f"{base}_value_and_grad", params, run_body), keep=set())
+        source = to_source(shown if kind == "grad" else run)
+        compiled_src = to_source(run)
+        functions = compile_functions(compiled_src, [run.name], program.scope.helpers, func,
+                                      f"{kind} of {base}")
+        return Generated(source, functions, run.name, None, _guards(parsed, program))
+    if kind == "vjp":
+        seed = program.seed or anf.namer.fresh("dresult")
+        saved = sorted(program.adjoint_reads & (set(params) | _assigned(program.primal)))
+        saved = [n for n in saved if n not in program.stacks]
+        forward = _def(f"{base}_forward", params, [
+            *program.primal,
+            ast.Return(value=ast.Tuple(elts=[value_atom, ast.Tuple(
+                elts=[_name(n) for n in saved + program.stacks], ctx=ast.Load())],
+                ctx=ast.Load()))])
+        copies = [ast.Assign(targets=[ast.Name(id=s, ctx=ast.Store())], value=ast.Call(
+            func=_name("list"), args=[_name(s)], keywords=[])) for s in program.stacks]
+        backward = _def(f"{base}_pullback", [*saved, *program.stacks, seed], [
+            *copies, *adjoint, *zero_stmts, ast.Return(value=ast.Tuple(elts=grads,
+                                                                        ctx=ast.Load()))])
+        forward = optimize(forward, keep=set(saved) | set(program.stacks))
+        backward = optimize(backward, keep=set())
+        source = to_source(forward) + "\n\n" + to_source(backward)
+        functions = compile_functions(source, [forward.name, backward.name],
+                                      program.scope.helpers, func, f"vjp of {base}")
+        return Generated(source, functions, forward.name, backward.name,
+                         _guards(parsed, program))
+    raise ValueError(f"unknown kind {kind!r}; expected one of {KINDS}")
+
+
+def _assigned(stmts: list[ast.stmt]) -> set[str]:
+    return {n.id for s in stmts for n in ast.walk(s)
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}

@@ -1,0 +1,151 @@
+"""Rules for Python's arithmetic operators, keyed by their ``ast`` operator class.
+
+Operators broadcast, so every binary rule here is ``broadcasting=True``: the template
+writes the full-shape contribution and the driver reduces it to each operand's shape
+only where the shapes may differ. See ``registry`` for the template contract.
+"""
+
+from __future__ import annotations
+
+import ast
+
+import numpy as np
+
+from ..runtime import unbroadcast
+from .registry import forward, reverse, static
+
+# ---------------------------------------------------------------- addition, subtraction
+
+
+@reverse(ast.Add, broadcasting=True)
+def add(result, g, a, b):
+    da = g
+    db = g
+
+
+@forward(ast.Add, broadcasting=True)
+def add_fwd(result, a, b, *, da, db):
+    dresult = da + db
+
+
+@reverse(ast.Sub, broadcasting=True)
+def sub(result, g, a, b):
+    da = g
+    db = -g
+
+
+@forward(ast.Sub, broadcasting=True)
+def sub_fwd(result, a, b, *, da, db):
+    dresult = da - db
+
+
+@reverse(ast.USub)
+def neg(result, g, a):
+    da = -g
+
+
+@forward(ast.USub)
+def neg_fwd(result, a, *, da):
+    dresult = -da
+
+
+# ------------------------------------------------------------- multiplication, division
+
+
+@reverse(ast.Mult, broadcasting=True)
+def mul(result, g, a, b):
+    da = g * b
+    db = g * a
+
+
+@forward(ast.Mult, broadcasting=True)
+def mul_fwd(result, a, b, *, da, db):
+    dresult = da * b + a * db
+
+
+@reverse(ast.Div, broadcasting=True)
+def div(result, g, a, b):
+    da = g / b
+    db = -g * result / b
+
+
+@forward(ast.Div, broadcasting=True)
+def div_fwd(result, a, b, *, da, db):
+    dresult = da / b - db * result / b
+
+
+# ---------------------------------------------------------------------------- power
+# d/db a**b = a**b log(a) is taken as 0 where a <= 0 (the real power is not
+# differentiable in b there), so a constant-free 0 ** b never yields NaN.
+
+
+@reverse(ast.Pow, broadcasting=True)
+def power(result, g, a, b):
+    if static(b == 2):
+        da = g * 2 * a
+    else:
+        da = g * b * a ** (b - 1)
+    db = g * result * np.log(np.where(a > 0, a, 1))
+
+
+@forward(ast.Pow, broadcasting=True)
+def power_fwd(result, a, b, *, da, db):
+    if static(b == 2):
+        dresult = da * 2 * a
+    else:
+        dresult = da * b * a ** (b - 1)
+    dresult = dresult + db * result * np.log(np.where(a > 0, a, 1))
+
+
+# ---------------------------------------------------------------------- matrix product
+# The common ranks are decided when the rule is filled (the compiler knows the ranks of
+# the arguments), so a 2-d product reads ``da = g @ b.T``; batched products go through
+# two helpers that also undo broadcasting of the batch dimensions.
+
+
+def matmul_da(g, a, b):
+    """Cotangent of ``a`` in ``a @ b`` for any ranks NumPy's matmul accepts."""
+    if np.ndim(b) == 1:
+        da = g[..., None] * b
+    else:
+        gm = g[..., None, :] if np.ndim(a) == 1 else g
+        da = np.matmul(gm, np.swapaxes(b, -1, -2))
+        if np.ndim(a) == 1:
+            da = da[..., 0, :]
+    return unbroadcast(da, a)
+
+
+def matmul_db(g, a, b):
+    """Cotangent of ``b`` in ``a @ b`` for any ranks NumPy's matmul accepts."""
+    if np.ndim(a) == 1:
+        db = a[:, None] * (g[..., None, :] if np.ndim(b) > 1 else g)
+    else:
+        gm = g[..., None] if np.ndim(b) == 1 else g
+        db = np.matmul(np.swapaxes(a, -1, -2), gm)
+        if np.ndim(b) == 1:
+            db = db[..., 0]
+    return unbroadcast(db, b)
+
+
+@reverse(ast.MatMult, np.matmul)
+def matmul(result, g, a, b):
+    if static(np.ndim(a) == 2 and np.ndim(b) == 2):
+        da = g @ b.T
+        db = a.T @ g
+    elif static(np.ndim(a) == 2 and np.ndim(b) == 1):
+        da = np.outer(g, b)
+        db = g @ a
+    elif static(np.ndim(a) == 1 and np.ndim(b) == 2):
+        da = b @ g
+        db = np.outer(a, g)
+    elif static(np.ndim(a) == 1 and np.ndim(b) == 1):
+        da = g * b
+        db = g * a
+    else:
+        da = matmul_da(g, a, b)
+        db = matmul_db(g, a, b)
+
+
+@forward(ast.MatMult, np.matmul)
+def matmul_fwd(result, a, b, *, da, db):
+    dresult = da @ b + a @ db

@@ -1,0 +1,1 @@
+"""The transform stage(s) of the pipeline (see DESIGN.md)."""
