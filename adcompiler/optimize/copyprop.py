@@ -81,6 +81,40 @@ def _fold_handover(stmts: list[ast.stmt], loads: Counter, stores: Counter,
     return False
 
 
+def _inline_into_next(stmts: list[ast.stmt], loads: Counter, stores: Counter,
+                      keep: set[str]) -> bool:
+    """``t = a * b`` then ``d = d + t`` becomes ``d = d + a * b`` (one level, adjacent)."""
+    for position in range(len(stmts) - 1):
+        first, second = stmts[position], stmts[position + 1]
+        if not (isinstance(first, ast.Assign) and len(first.targets) == 1
+                and isinstance(first.targets[0], ast.Name)
+                and isinstance(first.value, ast.BinOp | ast.UnaryOp)
+                and all(isinstance(n, ast.Name | ast.Constant) for n in (
+                    [first.value.left, first.value.right] if isinstance(first.value, ast.BinOp)
+                    else [first.value.operand]))):
+            continue
+        temp = first.targets[0].id
+        if loads[temp] != 1 or stores[temp] != 1 or temp in keep:
+            continue
+        if not (isinstance(second, ast.Assign) and isinstance(second.value, ast.BinOp)
+                and isinstance(second.value.op, ast.Add)
+                and isinstance(second.value.right, ast.Name)
+                and second.value.right.id == temp
+                and isinstance(second.value.left, ast.Name)):
+            continue
+        second.value.right = first.value
+        if hasattr(first, "ad_source_line") and not hasattr(second, "ad_source_line"):
+            second.ad_source_line = first.ad_source_line  # type: ignore[attr-defined]
+        del stmts[position]
+        return True
+    for stmt in stmts:
+        for attr in ("body", "orelse"):
+            inner = getattr(stmt, attr, None)
+            if inner and _inline_into_next(inner, loads, stores, keep):
+                return True
+    return False
+
+
 def _fold_alias(func: ast.FunctionDef, loads: Counter, stores: Counter,
                 keep: set[str]) -> bool:
     for position, stmt in enumerate(func.body):
@@ -106,5 +140,7 @@ def propagate_copies(func: ast.FunctionDef, keep: set[str]) -> ast.FunctionDef:
         if _fold_handover(func.body, loads, stores, keep):
             continue
         if _fold_alias(func, loads, stores, keep):
+            continue
+        if _inline_into_next(func.body, loads, stores, keep):
             continue
         return func

@@ -205,7 +205,8 @@ class _Reverse:
         if rule is None or not rule.has_reverse:
             if isinstance(callee, type) and callee in (int, bool, str, len, range):
                 return Primitive("zero")
-            if isinstance(callee, types.FunctionType):
+            module = getattr(callee, "__module__", "") or ""
+            if isinstance(callee, types.FunctionType) and not module.startswith("numpy"):
                 return Primitive("user", what=callee.__qualname__)
             return Primitive("nondiff", what=what)
         return Primitive("rule", rule, args, keywords, what=what)
@@ -217,6 +218,7 @@ class _Reverse:
 
     # -- shapes and ranks ----------------------------------------------------------------
     def _infer_shapes(self, body: list[ast.stmt]) -> None:
+        assigns: list[tuple[str, ast.Assign, Primitive]] = []
         for stmt in walk_statements(body):
             if isinstance(stmt, ast.For) and isinstance(stmt.target, ast.Name):
                 self.int_names.add(stmt.target.id)
@@ -224,18 +226,42 @@ class _Reverse:
                 continue
             name = stmt.targets[0].id
             prim = self.classify(stmt)
+            assigns.append((name, stmt, prim))
             elementwise = prim.kind == "rule" and prim.rule is not None and (
                 prim.rule.broadcasting and prim.rule.key is not ast.MatMult)
             if isinstance(stmt.value, ast.Call) and prim.kind == "rule":
-                elementwise = (elementwise and len(stmt.value.args) == 1) or (
-                    elementwise and not stmt.value.keywords)
+                elementwise = elementwise and not stmt.value.keywords
             self.shapes.assign(name, stmt.value, elementwise or prim.kind == "copy")
             if isinstance(stmt.value, ast.Tuple | ast.List) and name not in self.anf.multi_def:
                 self.literals[name] = list(stmt.value.elts)
-            if name not in self.anf.multi_def:
-                rank = self._rank(stmt.value, prim)
-                if rank is not None:
-                    self.ranks[name] = rank
+        self._infer_ranks(assigns)
+
+    def _infer_ranks(self, assigns: list[tuple[str, ast.Assign, Primitive]]) -> None:
+        """Ranks of every name, optimistic around loops and then verified."""
+        given = dict(self.ranks)
+        excluded: set[str] = set()
+        while True:
+            self.ranks = dict(given)
+            changed = True
+            while changed:
+                changed = False
+                for name, stmt, prim in assigns:
+                    if name in self.ranks or name in excluded:
+                        continue
+                    rank = self._rank(stmt.value, prim)
+                    if rank is not None:
+                        self.ranks[name] = rank
+                        changed = True
+            bad = {name for name, stmt, prim in assigns
+                   if name in self.ranks and self._rank(stmt.value, prim) != self.ranks[name]}
+            if not bad:
+                return
+            excluded |= bad
+
+    def same_shape(self, name: str, result: str) -> bool:
+        if self.shapes.same(name, result):
+            return True
+        return self.ranks.get(name) == 0 and self.ranks.get(result) == 0
 
     def _rank_of(self, node: ast.expr) -> int | None:
         if isinstance(node, ast.Constant):
@@ -473,7 +499,7 @@ class _Reverse:
                 continue
             name = atom.id  # type: ignore[union-attr]
             value: ast.expr = _name(temp)
-            if rule.broadcasting and not self.shapes.same(name, result):
+            if rule.broadcasting and not self.same_shape(name, result):
                 value = _call(_name(self.scope.bind("unbroadcast", unbroadcast)), value,
                               _name(name))
             contributions.append((name, value))
