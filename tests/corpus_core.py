@@ -1,7 +1,6 @@
 """Plain user-style functions for the end-to-end tests (kept in a real file: the compiler
 reads source)."""
 
-import numpy as np
 
 SCALE = 3.0
 

@@ -10,7 +10,7 @@ import pytest
 import adcompiler as ad
 
 sys.path.insert(0, str(Path(__file__).parent))
-import corpus_core as c  # noqa: E402
+import corpus_core as c
 
 rng = np.random.default_rng(0)
 
@@ -94,7 +94,7 @@ def test_vjp_of_vector_output_callable_twice():
 
 
 def test_vjp_of_loop_pullback_reusable():
-    value, pullback = ad.vjp(c.float_loop, 0.7, 3)
+    _, pullback = ad.vjp(c.float_loop, 0.7, 3)
     a = pullback(1.0)
     b = pullback(1.0)
     assert a == b and a[1] is None
@@ -124,7 +124,7 @@ def test_closures_are_live():
 
     g = ad.grad(f)
     assert g(1.0) == 2.0
-    factor = 7.0  # noqa: F841 - read through the closure cell
+    factor = 7.0
     assert g(1.0) == 7.0
 
 
