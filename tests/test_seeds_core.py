@@ -56,3 +56,10 @@ def test_python_floats_stay_floats(x):
     g = ad.grad(square)(x)
     assert isinstance(g, float) and g == 2 * x
     assert math.isclose(ad.grad(sixth)(x), 6 * x ** 5)
+
+
+def test_readme_shows_the_generated_rosenbrock_gradient():
+    import rosenbrock
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    assert "```python\n" + ad.grad(rosenbrock.rosenbrock).source + "```" in readme

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 
+from .constprop import propagate_constants
 from .copyprop import propagate_copies
 from .dce import eliminate_dead_code
 
@@ -17,4 +18,5 @@ def optimize(func: ast.FunctionDef, keep: set[str]) -> ast.FunctionDef:
         before = text
         func = eliminate_dead_code(func, keep)
         func = propagate_copies(func, keep)
+        func = propagate_constants(func, keep)
     return func
