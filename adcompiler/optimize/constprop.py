@@ -8,7 +8,7 @@ is replaced by the constant wherever it is read, and each statement is simplifie
 >>> f = ast.parse("def f(x):\\n    dt = 1.0\\n    dx = dt * 6 * x\\n    return dx").body[0]
 >>> print(ast.unparse(propagate_constants(f, set())))
 def f(x):
-    dx = 6 * x
+    dx = 6.0 * x
     return dx
 """
 
