@@ -112,6 +112,57 @@ def _guards(parsed: ParsedFunction, program: ReverseProgram) -> dict[str, Any]:
     return guards
 
 
+class _Deferred:
+    """Stands for a generated function still being built (a recursive call)."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.target: Any = None
+
+    def __call__(self, *args: Any) -> Any:
+        return self.target(*args)
+
+    def __repr__(self) -> str:
+        return f"<generated {self.label}>"
+
+
+_in_progress: dict[Any, tuple[_Deferred, _Deferred]] = {}
+_callees: dict[Any, Generated] = {}
+
+
+def _callee_builder(sources: list[str]) -> Any:
+    """``build_callee`` for the transformer: each callee once per (function, wrt, ranks)."""
+
+    def build_callee(callee: types.FunctionType, wrt: list[str], ranks: dict[str, int],
+                     partial: bool) -> tuple[Any, Any]:
+        from .rules.registry import rules_version
+
+        key = (callee.__code__, tuple(id(c) for c in callee.__closure__ or ()), tuple(wrt),
+               tuple(sorted(ranks.items())), rules_version())
+        if key in _in_progress:
+            return _in_progress[key]
+        generated = _callees.get(key)
+        if generated is None or any(callee.__globals__.get(n) is not o
+                                    for n, o in generated.guards.items()):
+            handles = (_Deferred(f"{callee.__name__}_forward"),
+                       _Deferred(f"{callee.__name__}_pullback"))
+            _in_progress[key] = handles
+            suffix = "_wrt_" + "_".join(wrt) if partial else ""
+            try:
+                generated = build(callee, "vjp", wrt, ranks, suffix=suffix)
+            finally:
+                del _in_progress[key]
+            handles[0].target = generated.functions[generated.entry]
+            handles[1].target = generated.functions[generated.pullback]  # type: ignore
+            _callees[key] = generated
+        if generated.source not in sources:
+            sources.append(generated.source)
+        assert generated.pullback is not None
+        return generated.functions[generated.entry], generated.functions[generated.pullback]
+
+    return build_callee
+
+
 def build(
     func: types.FunctionType,
     kind: str,
@@ -119,22 +170,25 @@ def build(
     ranks: dict[str, int],
     has_aux: bool = False,
     debug: bool = False,
+    suffix: str = "",
 ) -> Generated:
-    """Run the whole pipeline for one request."""
+    """Run the whole pipeline for one request (``suffix`` tells specialisations apart)."""
     debug = debug or bool(os.environ.get("ADCOMPILER_DEBUG"))
+    callee_sources: list[str] = []
     parsed = parse_function(func)
     validate(parsed)
     anf = normalize(parsed)
     _debug("normalize", ast.unparse(anf.body_module()), debug)
     aux = _with_aux(anf)[1] if has_aux else None
-    program = reverse_transform(anf, wrt, ranks, seeded=kind != "vjp")
+    program = reverse_transform(anf, wrt, ranks, seeded=kind != "vjp",
+                                build_callee=_callee_builder(callee_sources))
     np_name = program.scope.bind("np", __import__("numpy"))
     result = anf.result
     result_atom = _name(result) if isinstance(result, str) else result
     value_atom: ast.expr = result_atom  # type: ignore[assignment]
     if aux is not None:
         value_atom = ast.Tuple(elts=[result_atom, _name(aux)], ctx=ast.Load())
-    base = anf.name
+    base = anf.name + suffix
     zero_stmts, grads = _gradient_atoms(program, wrt, np_name)
     adjoint = with_line_comments(program.adjoint, parsed.filename)
     params = list(anf.params)
@@ -145,7 +199,7 @@ def build(
         returned = ast.Tuple(elts=[value_atom, _tuple(grads)], ctx=ast.Load())
         run_body = [*copy.deepcopy(body), ast.Return(value=returned)]
         run = optimize(_def(f"{base}_value_and_grad", params, run_body), keep=set())
-        source = to_source(shown if kind == "grad" else run)
+        source = _with_callees(to_source(shown if kind == "grad" else run), callee_sources)
         compiled_src = to_source(run)
         functions = compile_functions(compiled_src, [run.name], program.scope.helpers, func,
                                       f"{kind} of {base}")
@@ -154,7 +208,11 @@ def build(
         seed = program.seed or anf.namer.fresh("dresult")
         saved = sorted(program.adjoint_reads & (set(params) | _assigned(program.primal)))
         saved = [n for n in saved if n not in program.stacks]
+        top_level = _assigned_top(program.primal) | set(params)
+        unset = [ast.Assign(targets=[ast.Name(id=n, ctx=ast.Store())],
+                            value=ast.Constant(None)) for n in saved if n not in top_level]
         forward = _def(f"{base}_forward", params, [
+            *unset,
             *program.primal,
             ast.Return(value=ast.Tuple(elts=[value_atom, ast.Tuple(
                 elts=[_name(n) for n in saved + program.stacks], ctx=ast.Load())],
@@ -166,12 +224,27 @@ def build(
                                                                         ctx=ast.Load()))])
         forward = optimize(forward, keep=set(saved) | set(program.stacks))
         backward = optimize(backward, keep=set())
-        source = to_source(forward) + "\n\n" + to_source(backward)
-        functions = compile_functions(source, [forward.name, backward.name],
+        own = to_source(forward) + "\n\n" + to_source(backward)
+        source = _with_callees(own, callee_sources)
+        functions = compile_functions(own, [forward.name, backward.name],
                                       program.scope.helpers, func, f"vjp of {base}")
         return Generated(source, functions, forward.name, backward.name,
                          _guards(parsed, program))
     raise ValueError(f"unknown kind {kind!r}; expected one of {KINDS}")
+
+
+def _with_callees(text: str, callee_sources: list[str]) -> str:
+    """The function's own source followed by that of every function it calls."""
+    parts = [text, *(c for c in callee_sources if c != text)]
+    return "\n\n".join(p.rstrip("\n") + "\n" for p in parts)
+
+
+def _assigned_top(stmts: list[ast.stmt]) -> set[str]:
+    """Names every path through ``stmts`` assigns (top-level assignments only)."""
+    return {t.id for s in stmts if isinstance(s, ast.Assign) for t in s.targets
+            if isinstance(t, ast.Name)} | {
+        e.id for s in stmts if isinstance(s, ast.Assign) for t in s.targets
+        if isinstance(t, ast.Tuple) for e in t.elts if isinstance(e, ast.Name)}
 
 
 def _assigned(stmts: list[ast.stmt]) -> set[str]:

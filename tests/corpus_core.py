@@ -115,3 +115,30 @@ def while_loop(x):
 def aux_pair(x):
     y = x * x
     return y * 3.0, y
+
+
+def helper(a, b, scale=2.0):
+    return a * b * scale
+
+
+def calls_helper(x, y):
+    z = helper(x, y)
+    w = helper(z, x, scale=0.5)
+    return w * z
+
+
+def power(x, n):
+    if n == 0:
+        return 1.0
+    return x * power(x, n - 1)
+
+
+def calls_in_loop(x):
+    s = x
+    for _ in range(3):
+        s = helper(s, x)
+    return s
+
+
+def calls_with_passive_argument(x, y):
+    return helper(x, y) + helper(y, x)

@@ -41,6 +41,12 @@ CASES = [
     (c.float_loop, (0.7, 4), 0),
     (c.float_loop, (0.7, 0), 0),
     (c.while_loop, (0.3,), 0),
+    (c.calls_helper, (0.7, 1.3), (0, 1)),
+    (c.calls_helper, (0.7, 1.3), 1),
+    (c.power, (1.3, 4), 0),
+    (c.calls_in_loop, (0.7,), 0),
+    (c.calls_with_passive_argument, (0.7, 1.1), 0),
+    (c.calls_with_passive_argument, (rng.standard_normal(3), rng.standard_normal(3)), 1),
 ]
 
 
@@ -170,3 +176,9 @@ def test_cli_prints_same_source(capsys):
 def test_straight_line_code_has_no_helpers_or_stacks():
     text = ad.source(c.uses_value_twice)
     assert "zeros_like" not in text and "unbroadcast" not in text and "saved" not in text
+
+
+def test_callee_source_is_shown_and_generated_once():
+    text = ad.source(c.calls_helper, wrt=(0, 1))
+    assert text.count("def helper_forward(") == 1
+    assert "helper_pullback(*" in text

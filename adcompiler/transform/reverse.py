@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import inspect
 import types
 from dataclasses import dataclass, field
 from typing import Any
@@ -83,6 +84,19 @@ class Primitive:
     args: list[ast.expr] = field(default_factory=list)
     keywords: dict[str, ast.expr] = field(default_factory=dict)
     what: str = ""
+    callee: Any = None
+
+
+@dataclass
+class UserCall:
+    """How one call to a user function is rewritten: forward, pullback, saved values."""
+
+    forward: str
+    pullback: str
+    atoms: list[ast.expr]
+    wrt: list[str]
+    params: list[str]
+    saved: str
 
 
 @dataclass
@@ -100,8 +114,11 @@ class ReverseProgram:
 
 
 class _Reverse:
-    def __init__(self, anf: AnfFunction, wrt: list[str], ranks: dict[str, int]) -> None:
+    def __init__(self, anf: AnfFunction, wrt: list[str], ranks: dict[str, int],
+                 build_callee: Any = None) -> None:
         self.anf = anf
+        self.build_callee = build_callee
+        self.user_calls: dict[int, UserCall] = {}
         self.parsed = anf.parsed
         self.namer = anf.namer
         self.scope = Scope(anf.parsed, anf.namer)
@@ -117,6 +134,9 @@ class _Reverse:
         self.state: set[str] = set()  # names whose adjoint currently holds a value
         self.owned: set[str] = set()  # adjoints we allocated, safe to update in place
         self.adjoints: dict[str, str] = {}
+        for name in [*anf.params, *sorted(self.active - set(anf.params))]:
+            if name in self.active:
+                self.adjoint_name(name)  # claim dx before any rule's locals can
         self.pushes: dict[int, list[str]] = {}
         self.stacks: dict[str, str] = {}
         self.counters: dict[int, str] = {}
@@ -207,7 +227,8 @@ class _Reverse:
                 return Primitive("zero")
             module = getattr(callee, "__module__", "") or ""
             if isinstance(callee, types.FunctionType) and not module.startswith("numpy"):
-                return Primitive("user", what=callee.__qualname__)
+                return Primitive("user", args=args, keywords=keywords,
+                                 what=callee.__qualname__, callee=callee)
             return Primitive("nondiff", what=what)
         return Primitive("rule", rule, args, keywords, what=what)
 
@@ -353,6 +374,8 @@ class _Reverse:
         for stmt in reversed(stmts):
             self.current = stmt
             chunk = self.adjoint_stmt(stmt, loop)
+            if loop is not None and id(stmt) in self.user_calls:
+                loop.add(self.user_calls[id(stmt)].saved)
             if loop is not None:
                 reads = self.chunk_reads(stmt, chunk) & loop
                 names = sorted(reads)
@@ -446,10 +469,7 @@ class _Reverse:
                     item = ast.Subscript(value=g, slice=key, ctx=ast.Load())
                     contributions.append((elt.id, item))  # type: ignore[attr-defined]
         elif prim.kind == "user":
-            raise self.error(UnsupportedSyntaxError,
-                             f"a call to the Python function {prim.what}; calls to user "
-                             "functions are not differentiated yet. Inline the helper, or "
-                             "register a rule with @ad.derivative(of=...)")
+            contributions = self.user_call_adjoint(stmt, prim, result, g, out)
         elif prim.kind == "nondiff":
             raise self.error(
                 NonDifferentiableError,
@@ -509,6 +529,63 @@ class _Reverse:
                              f"the rule for {prim.what} has no derivative with respect to "
                              f"its argument {sorted(missing)[0]!r}")
         return contributions
+
+    def user_call_adjoint(self, stmt: ast.Assign, prim: Primitive, result: str, g: ast.expr,
+                          out: list[ast.stmt]) -> list[tuple[str, ast.expr]]:
+        """A call to a Python function: its own generated forward and pullback."""
+        callee = prim.callee
+        call = self.user_calls.get(id(stmt))
+        if call is None:
+            atoms = self.bind_user_call(callee, prim)
+            wrt = [p for p, atom in atoms.items() if self.is_active_name(atom)]
+            ranks = {p: self.ranks[a.id] for p, a in atoms.items()
+                     if isinstance(a, ast.Name) and a.id in self.ranks}
+            if self.build_callee is None:  # pragma: no cover - the pipeline always passes it
+                raise self.error(UnsupportedSyntaxError, f"the call to {prim.what}")
+            try:
+                passive = [p for p, a in atoms.items()
+                           if isinstance(a, ast.Name) and p not in wrt]
+                forward, pullback = self.build_callee(callee, wrt, ranks, bool(passive))
+            except ADError as exc:
+                raise exc.with_location(self.parsed.location(stmt)) from None
+            name = callee.__name__
+            call = UserCall(
+                forward=self.scope.bind(f"{name}_forward", forward),
+                pullback=self.scope.bind(f"{name}_pullback", pullback),
+                atoms=list(atoms.values()), wrt=wrt, params=list(atoms),
+                saved=self.namer.fresh(f"{result}_tape"))
+            self.user_calls[id(stmt)] = call
+        grads = self.namer.fresh(f"d{call.saved}".replace("_tape", "_args"))
+        out.append(_assign(grads, _call(_name(call.pullback), ast.Starred(
+            value=_name(call.saved), ctx=ast.Load()), g)))
+        contributions: list[tuple[str, ast.expr]] = []
+        for position, param in enumerate(call.wrt):
+            atom = call.atoms[call.params.index(param)]
+            item = ast.Subscript(value=_name(grads), slice=ast.Constant(position),
+                                 ctx=ast.Load())
+            contributions.append((atom.id, item))  # type: ignore[attr-defined]
+        return contributions
+
+    def bind_user_call(self, callee: Any, prim: Primitive) -> dict[str, ast.expr]:
+        """Call-site atoms for every parameter of ``callee``, defaults filled in."""
+        signature = inspect.signature(callee)
+        for param in signature.parameters.values():
+            if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+                raise self.error(UnsupportedSyntaxError,
+                                 f"a call to {prim.what}, which takes *args or **kwargs")
+        try:
+            bound = signature.bind(*prim.args, **prim.keywords)
+        except TypeError as exc:
+            raise self.error(ADError, f"the call to {prim.what}: {exc}") from None
+        atoms: dict[str, ast.expr] = {}
+        for name, param in signature.parameters.items():
+            if name in bound.arguments:
+                atoms[name] = bound.arguments[name]
+            elif isinstance(param.default, int | float | str | bool | type(None)):
+                atoms[name] = ast.Constant(param.default)
+            else:
+                atoms[name] = _name(self.scope.bind(f"{name}_default", param.default))
+        return atoms
 
     def is_basic_index(self, index: ast.expr) -> bool:
         parts = index.elts if isinstance(index, ast.Tuple) else [index]
@@ -700,6 +777,15 @@ class _Reverse:
                     value=_name(result), slice=stmt.targets[0].slice, ctx=ast.Store())],
                     value=stmt.value)
                 out.append(ast.copy_location(update, stmt))
+            elif id(stmt) in self.user_calls:
+                call = self.user_calls[id(stmt)]
+                target = stmt.targets[0]
+                assert isinstance(target, ast.Name)
+                pair = ast.Tuple(elts=[_store(target.id), _store(call.saved)],
+                                 ctx=ast.Store())
+                invoke = ast.Call(func=_name(call.forward), args=list(call.atoms),
+                                  keywords=[])
+                out.append(ast.copy_location(ast.Assign(targets=[pair], value=invoke), stmt))
             else:
                 out.append(stmt)
             for name in self.pushes.get(id(stmt), []) if in_loop else []:
@@ -735,6 +821,11 @@ class _Reverse:
 
 
 def reverse_transform(anf: AnfFunction, wrt: list[str], ranks: dict[str, int] | None = None,
-                      seeded: bool = True) -> ReverseProgram:
-    """Build the primal and adjoint sweeps of ``anf`` for the parameters ``wrt``."""
-    return _Reverse(anf, wrt, ranks or {}).run(seeded)
+                      seeded: bool = True, build_callee: Any = None) -> ReverseProgram:
+    """Build the primal and adjoint sweeps of ``anf`` for the parameters ``wrt``.
+
+    ``build_callee(func, wrt, ranks)`` returns the generated ``(forward, pullback)`` of a
+    user function the code calls (the pipeline supplies it, so this module never imports
+    the pipeline).
+    """
+    return _Reverse(anf, wrt, ranks or {}, build_callee).run(seeded)

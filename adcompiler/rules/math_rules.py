@@ -1,0 +1,466 @@
+"""Rules for Python's :mod:`math` module and the numeric builtins.
+
+``math`` functions take and return Python floats, so their derivatives are written with
+``math`` too: a gradient of scalar code stays a plain ``float`` (no NumPy scalars leak
+into user code that checks ``type(x) is float``, and scalar ``math`` calls are several
+times faster than NumPy's on scalars). Builtins (``abs``, ``max``, ``pow``) also accept
+arrays, so their rules use only operators that work for both.
+
+Conventions where the derivative does not exist (see the API's "Derivative conventions"):
+``abs`` / ``fabs`` at 0 give 0; two-argument ``max`` / ``min`` at a tie give 0 to both
+operands; ``hypot(0, 0)`` gives 0 to both; ``pow(x, y)`` with ``x <= 0`` has derivative 0
+in ``y`` (the real power is not differentiable in the exponent there). Where the
+derivative is infinite (``sqrt`` at 0) Python's float division raises
+``ZeroDivisionError`` rather than returning ``inf``.
+
+See ``registry`` for the template contract.
+"""
+
+from __future__ import annotations
+
+import builtins
+import math
+
+import numpy as np
+
+from .registry import forward, reverse, static, zero_derivative
+
+# ------------------------------------------------------------------ exponential, logarithm
+
+
+@reverse(math.exp)
+def exp(result, g, x):
+    dx = g * result
+
+
+@forward(math.exp)
+def exp_fwd(result, x, *, dx):
+    dresult = dx * result
+
+
+@reverse(math.expm1)
+def expm1(result, g, x):
+    dx = g * (result + 1.0)
+
+
+@forward(math.expm1)
+def expm1_fwd(result, x, *, dx):
+    dresult = dx * (result + 1.0)
+
+
+@reverse(math.exp2)
+def exp2(result, g, x):
+    dx = g * result * math.log(2.0)
+
+
+@forward(math.exp2)
+def exp2_fwd(result, x, *, dx):
+    dresult = dx * result * math.log(2.0)
+
+
+# ``math.log(x, base)``: the template's ``base=None`` stands for the natural logarithm
+# (the one-argument call); ``static`` picks the branch when the rule is filled.
+@reverse(math.log)
+def log(result, g, x, base=None):
+    if static(base is None):
+        dx = g / x
+    else:
+        log_base = math.log(base)
+        dx = g / (x * log_base)
+        dbase = -g * result / (base * log_base)
+
+
+@forward(math.log)
+def log_fwd(result, x, base=None, *, dx, dbase):
+    if static(base is None):
+        dresult = dx / x
+    else:
+        log_base = math.log(base)
+        dresult = dx / (x * log_base) - dbase * result / (base * log_base)
+
+
+@reverse(math.log1p)
+def log1p(result, g, x):
+    dx = g / (1.0 + x)
+
+
+@forward(math.log1p)
+def log1p_fwd(result, x, *, dx):
+    dresult = dx / (1.0 + x)
+
+
+@reverse(math.log2)
+def log2(result, g, x):
+    dx = g / (x * math.log(2.0))
+
+
+@forward(math.log2)
+def log2_fwd(result, x, *, dx):
+    dresult = dx / (x * math.log(2.0))
+
+
+@reverse(math.log10)
+def log10(result, g, x):
+    dx = g / (x * math.log(10.0))
+
+
+@forward(math.log10)
+def log10_fwd(result, x, *, dx):
+    dresult = dx / (x * math.log(10.0))
+
+
+# --------------------------------------------------------------------------- powers, roots
+
+
+@reverse(math.sqrt)
+def sqrt(result, g, x):
+    dx = g / (2.0 * result)
+
+
+@forward(math.sqrt)
+def sqrt_fwd(result, x, *, dx):
+    dresult = dx / (2.0 * result)
+
+
+@reverse(math.cbrt)
+def cbrt(result, g, x):
+    dx = g / (3.0 * result * result)
+
+
+@forward(math.cbrt)
+def cbrt_fwd(result, x, *, dx):
+    dresult = dx / (3.0 * result * result)
+
+
+# ``math.log`` raises for x <= 0, so the exponent's derivative is guarded by a
+# conditional expression; a constant exponent 2 fills as ``g * 2.0 * x``.
+@reverse(math.pow)
+def pow_(result, g, x, y):
+    if static(y == 2):
+        dx = g * 2.0 * x
+    else:
+        dx = g * y * math.pow(x, y - 1)
+    dy = g * result * (math.log(x) if x > 0 else 0.0)
+
+
+@forward(math.pow)
+def pow_fwd(result, x, y, *, dx, dy):
+    if static(y == 2):
+        dresult = dx * 2.0 * x
+    else:
+        dresult = dx * y * math.pow(x, y - 1)
+    dresult = dresult + dy * result * (math.log(x) if x > 0 else 0.0)
+
+
+# ``hypot(0, 0)`` gives 0 to both (the zero subgradient of a norm): adding ``result == 0``
+# to the denominator turns 0 / 0 into 0 / 1 without a branch.
+@reverse(math.hypot)
+def hypot(result, g, x, y):
+    denominator = result + (result == 0)
+    dx = g * x / denominator
+    dy = g * y / denominator
+
+
+@forward(math.hypot)
+def hypot_fwd(result, x, y, *, dx, dy):
+    denominator = result + (result == 0)
+    dresult = dx * x / denominator + dy * y / denominator
+
+
+# ----------------------------------------------------------------------------- trigonometry
+
+
+@reverse(math.sin)
+def sin(result, g, x):
+    dx = g * math.cos(x)
+
+
+@forward(math.sin)
+def sin_fwd(result, x, *, dx):
+    dresult = dx * math.cos(x)
+
+
+@reverse(math.cos)
+def cos(result, g, x):
+    dx = -g * math.sin(x)
+
+
+@forward(math.cos)
+def cos_fwd(result, x, *, dx):
+    dresult = -dx * math.sin(x)
+
+
+@reverse(math.tan)
+def tan(result, g, x):
+    dx = g * (1.0 + result * result)
+
+
+@forward(math.tan)
+def tan_fwd(result, x, *, dx):
+    dresult = dx * (1.0 + result * result)
+
+
+@reverse(math.asin)
+def asin(result, g, x):
+    dx = g / math.sqrt(1.0 - x * x)
+
+
+@forward(math.asin)
+def asin_fwd(result, x, *, dx):
+    dresult = dx / math.sqrt(1.0 - x * x)
+
+
+@reverse(math.acos)
+def acos(result, g, x):
+    dx = -g / math.sqrt(1.0 - x * x)
+
+
+@forward(math.acos)
+def acos_fwd(result, x, *, dx):
+    dresult = -dx / math.sqrt(1.0 - x * x)
+
+
+@reverse(math.atan)
+def atan(result, g, x):
+    dx = g / (1.0 + x * x)
+
+
+@forward(math.atan)
+def atan_fwd(result, x, *, dx):
+    dresult = dx / (1.0 + x * x)
+
+
+@reverse(math.atan2)
+def atan2(result, g, y, x):
+    radius2 = x * x + y * y
+    dy = g * x / radius2
+    dx = -g * y / radius2
+
+
+@forward(math.atan2)
+def atan2_fwd(result, y, x, *, dy, dx):
+    radius2 = x * x + y * y
+    dresult = dy * x / radius2 - dx * y / radius2
+
+
+@reverse(math.degrees)
+def degrees(result, g, x):
+    dx = g * (180.0 / math.pi)
+
+
+@forward(math.degrees)
+def degrees_fwd(result, x, *, dx):
+    dresult = dx * (180.0 / math.pi)
+
+
+@reverse(math.radians)
+def radians(result, g, x):
+    dx = g * (math.pi / 180.0)
+
+
+@forward(math.radians)
+def radians_fwd(result, x, *, dx):
+    dresult = dx * (math.pi / 180.0)
+
+
+# -------------------------------------------------------------------------------- hyperbolic
+
+
+@reverse(math.sinh)
+def sinh(result, g, x):
+    dx = g * math.cosh(x)
+
+
+@forward(math.sinh)
+def sinh_fwd(result, x, *, dx):
+    dresult = dx * math.cosh(x)
+
+
+@reverse(math.cosh)
+def cosh(result, g, x):
+    dx = g * math.sinh(x)
+
+
+@forward(math.cosh)
+def cosh_fwd(result, x, *, dx):
+    dresult = dx * math.sinh(x)
+
+
+@reverse(math.tanh)
+def tanh(result, g, x):
+    dx = g * (1.0 - result * result)
+
+
+@forward(math.tanh)
+def tanh_fwd(result, x, *, dx):
+    dresult = dx * (1.0 - result * result)
+
+
+@reverse(math.asinh)
+def asinh(result, g, x):
+    dx = g / math.sqrt(x * x + 1.0)
+
+
+@forward(math.asinh)
+def asinh_fwd(result, x, *, dx):
+    dresult = dx / math.sqrt(x * x + 1.0)
+
+
+@reverse(math.acosh)
+def acosh(result, g, x):
+    dx = g / math.sqrt(x * x - 1.0)
+
+
+@forward(math.acosh)
+def acosh_fwd(result, x, *, dx):
+    dresult = dx / math.sqrt(x * x - 1.0)
+
+
+@reverse(math.atanh)
+def atanh(result, g, x):
+    dx = g / (1.0 - x * x)
+
+
+@forward(math.atanh)
+def atanh_fwd(result, x, *, dx):
+    dresult = dx / (1.0 - x * x)
+
+
+# ---------------------------------------------------------------------------- error function
+
+
+@reverse(math.erf)
+def erf(result, g, x):
+    dx = g * (2.0 / math.sqrt(math.pi)) * math.exp(-x * x)
+
+
+@forward(math.erf)
+def erf_fwd(result, x, *, dx):
+    dresult = dx * (2.0 / math.sqrt(math.pi)) * math.exp(-x * x)
+
+
+@reverse(math.erfc)
+def erfc(result, g, x):
+    dx = -g * (2.0 / math.sqrt(math.pi)) * math.exp(-x * x)
+
+
+@forward(math.erfc)
+def erfc_fwd(result, x, *, dx):
+    dresult = -dx * (2.0 / math.sqrt(math.pi)) * math.exp(-x * x)
+
+
+# ------------------------------------------------------------------------ signs, remainders
+# ``(x > 0) - (x < 0)`` is sign(x) as an int (0 at 0), so ``g * ...`` stays a float.
+
+
+@reverse(math.fabs)
+def fabs(result, g, x):
+    dx = g * ((x > 0) - (x < 0))
+
+
+@forward(math.fabs)
+def fabs_fwd(result, x, *, dx):
+    dresult = dx * ((x > 0) - (x < 0))
+
+
+# copysign(x, y) = |x| sign(y): piecewise constant in y, so y's derivative is 0.
+@reverse(math.copysign)
+def copysign(result, g, x, y):
+    dx = g * ((x > 0) - (x < 0)) * math.copysign(1.0, y)
+    dy = 0.0
+
+
+@forward(math.copysign)
+def copysign_fwd(result, x, y, *, dx, dy):
+    dresult = dx * ((x > 0) - (x < 0)) * math.copysign(1.0, y)
+
+
+# fmod(x, y) = x - trunc(x / y) * y.
+@reverse(math.fmod)
+def fmod(result, g, x, y):
+    dx = g
+    dy = -g * math.trunc(x / y)
+
+
+@forward(math.fmod)
+def fmod_fwd(result, x, y, *, dx, dy):
+    dresult = dx - dy * math.trunc(x / y)
+
+
+# ---------------------------------------------------------------------------------- builtins
+# These accept arrays as well as floats, so they use comparisons and operators only:
+# ``g * (x > 0)`` keeps g's dtype for arrays and gives a float for floats.
+
+
+@reverse(builtins.abs)
+def builtin_abs(result, g, x):
+    dx = g * (x > 0) - g * (x < 0)
+
+
+@forward(builtins.abs)
+def builtin_abs_fwd(result, x, *, dx):
+    dresult = dx * (x > 0) - dx * (x < 0)
+
+
+@reverse(builtins.float)
+def builtin_float(result, g, x):
+    dx = g
+
+
+@forward(builtins.float)
+def builtin_float_fwd(result, x, *, dx):
+    dresult = float(dx)
+
+
+# Only the two-argument form (``max(iterable)`` does not bind, so the compiler raises
+# instead of guessing). A tie gives 0 to both operands.
+@reverse(builtins.max)
+def builtin_max(result, g, a, b):
+    da = g * (a > b)
+    db = g * (b > a)
+
+
+@forward(builtins.max)
+def builtin_max_fwd(result, a, b, *, da, db):
+    dresult = da * (a > b) + db * (b > a)
+
+
+@reverse(builtins.min)
+def builtin_min(result, g, a, b):
+    da = g * (a < b)
+    db = g * (b < a)
+
+
+@forward(builtins.min)
+def builtin_min_fwd(result, a, b, *, da, db):
+    dresult = da * (a < b) + db * (b < a)
+
+
+# ``pow(base, exp)`` is ``base ** exp``; the three-argument (modular) form is integer-only.
+@reverse(builtins.pow)
+def builtin_pow(result, g, base, exp, mod=None):
+    if static(mod is None):
+        if static(exp == 2):
+            dbase = g * 2 * base
+        else:
+            dbase = g * exp * base ** (exp - 1)
+        dexp = g * result * np.log(np.where(base > 0, base, 1))
+
+
+@forward(builtins.pow)
+def builtin_pow_fwd(result, base, exp, mod=None, *, dbase, dexp):
+    if static(mod is None):
+        if static(exp == 2):
+            dresult = dbase * 2 * base
+        else:
+            dresult = dbase * exp * base ** (exp - 1)
+        dresult = dresult + dexp * result * np.log(np.where(base > 0, base, 1))
+
+
+# ---------------------------------------------------------------------- zero derivative
+
+zero_derivative(
+    [math.floor, math.ceil, math.trunc, math.isfinite, math.isnan, math.isinf, math.isclose,
+     builtins.round, builtins.int, builtins.bool, builtins.len, builtins.range],
+    notes="piecewise constant or integer/boolean valued",
+)
