@@ -10,6 +10,7 @@
 
 from .api import differentiable, grad, source, value_and_grad, vjp
 from .backend.cache import cache_info, clear_cache
+from .control import checkpoint, derivative, stop_gradient, with_derivative
 from .errors import ADError, NonDifferentiableError, NonScalarOutputError, UnsupportedSyntaxError
 from .testing import check_grads
 
@@ -20,12 +21,16 @@ __all__ = [
     "UnsupportedSyntaxError",
     "cache_info",
     "check_grads",
+    "checkpoint",
     "clear_cache",
+    "derivative",
     "differentiable",
     "grad",
     "source",
+    "stop_gradient",
     "value_and_grad",
     "vjp",
+    "with_derivative",
 ]
 
 __version__ = "0.1.0"

@@ -134,8 +134,12 @@ def _callee_builder(sources: list[str]) -> Any:
     """``build_callee`` for the transformer: each callee once per (function, wrt, ranks)."""
 
     def build_callee(callee: types.FunctionType, wrt: list[str], ranks: dict[str, int],
-                     partial: bool) -> tuple[Any, Any]:
+                     partial: bool, checkpointed: bool = False) -> tuple[Any, Any]:
         from .rules.registry import rules_version
+
+        if checkpointed:
+            return _checkpoint_pair(callee, build_callee(callee, wrt, ranks, partial),
+                                    sources)
 
         key = (callee.__code__, tuple(id(c) for c in callee.__closure__ or ()), tuple(wrt),
                tuple(sorted(ranks.items())), rules_version())
@@ -161,6 +165,31 @@ def _callee_builder(sources: list[str]) -> Any:
         return generated.functions[generated.entry], generated.functions[generated.pullback]
 
     return build_callee
+
+
+def _checkpoint_pair(callee: types.FunctionType, pair: tuple[Any, Any], sources: list[str]
+                     ) -> tuple[Any, Any]:
+    """Forward keeps only the inputs; the pullback recomputes, then pulls back."""
+    name = callee.__name__
+    params = list(callee.__code__.co_varnames[: callee.__code__.co_argcount])
+    args = ", ".join(params)
+    text = (
+        f"def {name}_checkpoint_forward({args}):\n"
+        f"    # checkpointed: run {name} without keeping its intermediates\n"
+        f"    return {name}({args}), ({args},)\n\n\n"
+        f"def {name}_checkpoint_pullback({args}, dresult):\n"
+        f"    # recompute {name}'s forward sweep, then its adjoint\n"
+        f"    result, tape = {name}_forward({args})\n"
+        f"    return {name}_pullback(*tape, dresult)\n"
+    )
+    helpers = {name: callee, f"{name}_forward": pair[0], f"{name}_pullback": pair[1]}
+    functions = compile_functions(text, [f"{name}_checkpoint_forward",
+                                         f"{name}_checkpoint_pullback"], helpers, callee,
+                                  f"checkpoint of {name}")
+    if text not in sources:
+        sources.insert(0, text)
+    return (functions[f"{name}_checkpoint_forward"],
+            functions[f"{name}_checkpoint_pullback"])
 
 
 def build(

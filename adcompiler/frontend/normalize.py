@@ -147,8 +147,11 @@ def _single_exit(stmts: list[ast.stmt]) -> list[ast.stmt]:
     return out
 
 
-def _assigned_names(stmts: list[ast.stmt]) -> list[str]:
-    """User variables a block assigns, in order of first assignment."""
+def _assigned_names(stmts: list[ast.stmt], updates: bool = True) -> list[str]:
+    """User variables a block assigns, in order of first assignment.
+
+    With ``updates``, a name written into (``x[i] = v``) counts as assigned too.
+    """
     names: dict[str, None] = {}
     for stmt in stmts:
         for node in ast.walk(stmt):
@@ -156,8 +159,8 @@ def _assigned_names(stmts: list[ast.stmt]) -> list[str]:
                 names[node.id] = None
             elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
                 names[node.target.id] = None
-            elif (isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store)
-                  and isinstance(node.value, ast.Name)):
+            elif (updates and isinstance(node, ast.Subscript)
+                  and isinstance(node.ctx, ast.Store) and isinstance(node.value, ast.Name)):
                 names[node.value.id] = None
     return list(names)
 
@@ -174,7 +177,7 @@ class _Normalizer:
         reserved |= set(parsed.globals) | set(parsed.closure) | {"np", "numpy"}
         self.namer = Namer(reserved)
         self.params = parsed.params
-        self.locals = set(self.params) | set(_assigned_names(parsed.node.body))
+        self.locals = set(self.params) | set(_assigned_names(parsed.node.body, updates=False))
         # user variable -> its current SSA name
         self.env: dict[str, str] = {p: p for p in self.params}
         self.defined: set[str] = set(self.params)
@@ -348,6 +351,8 @@ class _Normalizer:
 
     def expr_IfExp(self, node: ast.IfExp) -> ast.expr:
         test = self.atom(node.test)
+        if isinstance(test, ast.Constant):  # decided now: only the branch taken is code
+            return self.expr(node.body if test.value else node.orelse)
         result = self.namer.fresh("t")
         body = self.block(lambda: self.assign(result, self.atom(node.body)))
         orelse = self.block(lambda: self.assign(result, self.atom(node.orelse)))
@@ -450,6 +455,8 @@ class _Normalizer:
             self.emit(ast.Expr(value=value))
 
     def stmt_Assign(self, stmt: ast.Assign) -> None:
+        if len(stmt.targets) == 1 and self.side_effect(stmt):
+            return
         target = stmt.targets[0]
         if len(stmt.targets) > 1:
             value = self.atom(stmt.value)
@@ -485,6 +492,19 @@ class _Normalizer:
         else:  # pragma: no cover - validate() refuses the rest
             raise self.error(f"assignment to {ast.unparse(target)}", target)
 
+    def side_effect(self, stmt: ast.stmt) -> bool:
+        """A write into a global or closure object: run it in the forward sweep, as is."""
+        target = stmt.targets[0] if isinstance(stmt, ast.Assign) else getattr(
+            stmt, "target", None)
+        root = target
+        while isinstance(root, ast.Subscript | ast.Attribute):
+            root = root.value
+        if isinstance(target, ast.Subscript) and isinstance(root, ast.Name) and (
+                root.id not in self.locals):
+            self.emit(self.rename_loads(stmt))
+            return True
+        return False
+
     def index_assign(self, target: ast.Subscript, value: ast.expr) -> None:
         assert isinstance(target.value, ast.Name)
         var = target.value.id
@@ -508,6 +528,8 @@ class _Normalizer:
         self.fresh[name] = True
 
     def stmt_AugAssign(self, stmt: ast.AugAssign) -> None:
+        if self.side_effect(stmt):
+            return
         target = stmt.target
         if isinstance(target, ast.Subscript):
             assert isinstance(target.value, ast.Name)

@@ -22,6 +22,17 @@ from .simplify import simplify
 __all__ = ["propagate_constants"]
 
 
+class _Substitute(ast.NodeTransformer):
+    def __init__(self, name: str, value: float) -> None:
+        self.name = name
+        self.value = value
+
+    def visit_Name(self, node: ast.Name) -> ast.expr:
+        if node.id == self.name and isinstance(node.ctx, ast.Load):
+            return ast.Constant(self.value)
+        return node
+
+
 def propagate_constants(func: ast.FunctionDef, keep: set[str]) -> ast.FunctionDef:
     """Fold single-assignment numeric constants into their readers."""
     stores: Counter = Counter(
@@ -43,12 +54,6 @@ def propagate_constants(func: ast.FunctionDef, keep: set[str]) -> ast.FunctionDe
             if not hasattr(nxt, "ad_source_line"):
                 nxt.ad_source_line = stmt.ad_source_line  # type: ignore[attr-defined]
 
-        class Substitute(ast.NodeTransformer):
-            def visit_Name(self, node: ast.Name) -> ast.expr:
-                if node.id == name and isinstance(node.ctx, ast.Load):
-                    return ast.Constant(value)
-                return node
-
-        func.body = [simplify(Substitute().visit(s)) for s in func.body]
+        func.body = [simplify(_Substitute(name, value).visit(s)) for s in func.body]
         return propagate_constants(func, keep)
     return func

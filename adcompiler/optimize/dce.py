@@ -69,7 +69,8 @@ def _is_update_base(stmt: ast.stmt, node: ast.Name) -> bool:
     return any(isinstance(t, ast.Subscript) and t.value is node for t in targets)
 
 
-def _sweep(stmts: list[ast.stmt], live: set[str]) -> tuple[list[ast.stmt], bool]:
+def _sweep(stmts: list[ast.stmt], live: set[str], local: set[str]
+           ) -> tuple[list[ast.stmt], bool]:
     out: list[ast.stmt] = []
     changed = False
     for stmt in stmts:
@@ -78,13 +79,14 @@ def _sweep(stmts: list[ast.stmt], live: set[str]) -> tuple[list[ast.stmt], bool]
             names = [t.id if isinstance(t, ast.Name) else (
                 t.value.id if isinstance(t, ast.Subscript) and isinstance(t.value, ast.Name)
                 else None) for t in targets]
-            if all(n is not None and n not in live for n in names) and _pure(stmt.value):
+            if all(n is not None and n not in live and n in local for n in names) and _pure(
+                    stmt.value):
                 changed = True
                 continue
         for attr in ("body", "orelse"):
             inner = getattr(stmt, attr, None)
             if inner and not isinstance(stmt, ast.FunctionDef):
-                new, inner_changed = _sweep(inner, live)
+                new, inner_changed = _sweep(inner, live, local)
                 changed |= inner_changed
                 setattr(stmt, attr, new)
         if isinstance(stmt, ast.For | ast.While) and all(
@@ -107,10 +109,12 @@ def _sweep(stmts: list[ast.stmt], live: set[str]) -> tuple[list[ast.stmt], bool]
 
 def eliminate_dead_code(func: ast.FunctionDef, keep: set[str]) -> ast.FunctionDef:
     """Remove unread pure assignments from ``func`` until nothing changes."""
+    local = {a.arg for a in func.args.args} | {
+        n.id for n in ast.walk(func) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
     changed = True
     while changed:
         live = _all_loads(func.body) | keep
-        func.body, changed = _sweep(func.body, live)
+        func.body, changed = _sweep(func.body, live, local)
     if not func.body:
         func.body = [ast.Pass()]
     return func

@@ -146,10 +146,9 @@ def pow_(result, g, x, y):
 @forward(math.pow)
 def pow_fwd(result, x, y, *, dx, dy):
     if static(y == 2):
-        dresult = dx * 2.0 * x
+        dresult = dx * 2.0 * x + dy * result * (math.log(x) if x > 0 else 0.0)
     else:
-        dresult = dx * y * math.pow(x, y - 1)
-    dresult = dresult + dy * result * (math.log(x) if x > 0 else 0.0)
+        dresult = dx * y * math.pow(x, y - 1) + dy * result * (math.log(x) if x > 0 else 0.0)
 
 
 # ``hypot(0, 0)`` gives 0 to both (the zero subgradient of a norm): adding ``result == 0``
@@ -451,10 +450,10 @@ def builtin_pow(result, g, base, exp, mod=None):
 def builtin_pow_fwd(result, base, exp, mod=None, *, dbase, dexp):
     if static(mod is None):
         if static(exp == 2):
-            dresult = dbase * 2 * base
+            dresult = dbase * 2 * base + dexp * result * np.log(np.where(base > 0, base, 1))
         else:
-            dresult = dbase * exp * base ** (exp - 1)
-        dresult = dresult + dexp * result * np.log(np.where(base > 0, base, 1))
+            dresult = (dbase * exp * base ** (exp - 1)
+                       + dexp * result * np.log(np.where(base > 0, base, 1)))
 
 
 # ---------------------------------------------------------------------- zero derivative

@@ -28,6 +28,7 @@ import numpy as np
 
 from ..analysis.activity import analyze
 from ..analysis.shapes import Shapes
+from ..control import UserRule, checkpoint, stop_gradient, with_derivative
 from ..errors import ADError, NonDifferentiableError, UnsupportedSyntaxError
 from ..frontend.normalize import AnfFunction, walk_statements
 from ..frontend.parse import UNRESOLVED
@@ -92,7 +93,7 @@ class UserCall:
     """How one call to a user function is rewritten: forward, pullback, saved values."""
 
     forward: str
-    pullback: str
+    pullback: str | None
     atoms: list[ast.expr]
     wrt: list[str]
     params: list[str]
@@ -149,8 +150,38 @@ class _Reverse:
 
     def resolve_callee(self, func: ast.expr) -> Any:
         if isinstance(func, ast.Name) and func.id in self.locals:
+            return self.static_local(func.id)
+        callee = self.parsed.resolve_expr(func)
+        if callee is UNRESOLVED and isinstance(func, ast.Attribute):
+            # a method of a global object: bound methods with Python source
+            base = self.parsed.resolve_expr(func.value) if isinstance(
+                func.value, ast.Name | ast.Attribute) else UNRESOLVED
+            if isinstance(func.value, ast.Name) and func.value.id in self.locals:
+                return UNRESOLVED
+            if base is not UNRESOLVED or isinstance(func.value, ast.Name):
+                if base is UNRESOLVED:
+                    base = self.parsed.resolve(func.value.id)  # type: ignore[union-attr]
+                if base is not UNRESOLVED and not isinstance(base, types.ModuleType):
+                    static = inspect.getattr_static(type(base), func.attr, None)
+                    if isinstance(static, types.FunctionType):
+                        return getattr(base, func.attr)
+        return callee
+
+    def static_local(self, name: str) -> Any:
+        """A local bound once to ``ad.checkpoint(f)`` with a static ``f`` (else unknown)."""
+        definitions = [s for s in walk_statements(self.anf.body) if isinstance(s, ast.Assign)
+                       and isinstance(s.targets[0], ast.Name) and s.targets[0].id == name]
+        if len(definitions) != 1 or name in self.anf.params:
             return UNRESOLVED
-        return self.parsed.resolve_expr(func)
+        value = definitions[0].value
+        if isinstance(value, ast.Call) and len(value.args) == 1 and not value.keywords:
+            maker = self.parsed.resolve_expr(value.func)
+            if maker is checkpoint:
+                inner = self.resolve_callee(value.args[0]) if isinstance(
+                    value.args[0], ast.Name | ast.Attribute) else UNRESOLVED
+                if inner is not UNRESOLVED:
+                    return checkpoint(inner)
+        return UNRESOLVED
 
     def classify(self, stmt: ast.Assign) -> Primitive:
         key = id(stmt)
@@ -220,6 +251,19 @@ class _Reverse:
             return Primitive("nondiff", what=f"the call {ast.unparse(call)!r}")
         rule = registry.rule_for(callee)
         what = registry.describe(callee)
+        if rule is not None and rule.user_reverse is not None:
+            return Primitive("custom", args=args, keywords=keywords, what=what,
+                             callee=UserRule(callee, rule.user_reverse))
+        checkpointed = getattr(callee, "__ad_checkpoint__", None)
+        if checkpointed is not None:
+            return Primitive("checkpoint", args=args, keywords=keywords,
+                             what=f"checkpoint({getattr(checkpointed, '__qualname__', '?')})",
+                             callee=checkpointed)
+        if isinstance(callee, types.MethodType) and isinstance(callee.__func__,
+                                                               types.FunctionType):
+            assert isinstance(func, ast.Attribute)
+            return Primitive("user", args=[func.value, *args], keywords=keywords,
+                             what=callee.__qualname__, callee=callee.__func__)
         if rule is not None and rule.zero:
             return Primitive("zero")
         if rule is None or not rule.has_reverse:
@@ -250,12 +294,21 @@ class _Reverse:
             assigns.append((name, stmt, prim))
             elementwise = prim.kind == "rule" and prim.rule is not None and (
                 prim.rule.broadcasting and prim.rule.key is not ast.MatMult)
+            if self._unary_elementwise(stmt.value):
+                elementwise = True
             if isinstance(stmt.value, ast.Call) and prim.kind == "rule":
                 elementwise = elementwise and not stmt.value.keywords
             self.shapes.assign(name, stmt.value, elementwise or prim.kind == "copy")
             if isinstance(stmt.value, ast.Tuple | ast.List) and name not in self.anf.multi_def:
                 self.literals[name] = list(stmt.value.elts)
         self._infer_ranks(assigns)
+
+    def _unary_elementwise(self, value: ast.expr) -> bool:
+        """``np.sin(x)``, ``ad.stop_gradient(x)``: the result has the argument's shape."""
+        if not (isinstance(value, ast.Call) and len(value.args) == 1 and not value.keywords):
+            return False
+        callee = self.resolve_callee(value.func)
+        return isinstance(callee, np.ufunc) or callee in (stop_gradient, with_derivative)
 
     def _infer_ranks(self, assigns: list[tuple[str, ast.Assign, Primitive]]) -> None:
         """Ranks of every name, optimistic around loops and then verified."""
@@ -328,6 +381,8 @@ class _Reverse:
                 else:
                     return None
             return rank
+        if self._unary_elementwise(value):
+            return self._rank_of(value.args[0])  # type: ignore[attr-defined]
         if isinstance(value, ast.Call) and prim.kind == "rule" and prim.rule is not None:
             if prim.rule.broadcasting and not prim.keywords:
                 ranks = [self._rank_of(a) for a in prim.args]
@@ -468,7 +523,7 @@ class _Reverse:
                 if self.is_active_name(elt):
                     item = ast.Subscript(value=g, slice=key, ctx=ast.Load())
                     contributions.append((elt.id, item))  # type: ignore[attr-defined]
-        elif prim.kind == "user":
+        elif prim.kind in ("user", "custom", "checkpoint"):
             contributions = self.user_call_adjoint(stmt, prim, result, g, out)
         elif prim.kind == "nondiff":
             raise self.error(
@@ -532,39 +587,57 @@ class _Reverse:
 
     def user_call_adjoint(self, stmt: ast.Assign, prim: Primitive, result: str, g: ast.expr,
                           out: list[ast.stmt]) -> list[tuple[str, ast.expr]]:
-        """A call to a Python function: its own generated forward and pullback."""
-        callee = prim.callee
-        call = self.user_calls.get(id(stmt))
-        if call is None:
-            atoms = self.bind_user_call(callee, prim)
-            wrt = [p for p, atom in atoms.items() if self.is_active_name(atom)]
-            ranks = {p: self.ranks[a.id] for p, a in atoms.items()
-                     if isinstance(a, ast.Name) and a.id in self.ranks}
-            if self.build_callee is None:  # pragma: no cover - the pipeline always passes it
-                raise self.error(UnsupportedSyntaxError, f"the call to {prim.what}")
-            try:
-                passive = [p for p, a in atoms.items()
-                           if isinstance(a, ast.Name) and p not in wrt]
-                forward, pullback = self.build_callee(callee, wrt, ranks, bool(passive))
-            except ADError as exc:
-                raise exc.with_location(self.parsed.location(stmt)) from None
-            name = callee.__name__
-            call = UserCall(
-                forward=self.scope.bind(f"{name}_forward", forward),
-                pullback=self.scope.bind(f"{name}_pullback", pullback),
-                atoms=list(atoms.values()), wrt=wrt, params=list(atoms),
-                saved=self.namer.fresh(f"{result}_tape"))
-            self.user_calls[id(stmt)] = call
-        grads = self.namer.fresh(f"d{call.saved}".replace("_tape", "_args"))
-        out.append(_assign(grads, _call(_name(call.pullback), ast.Starred(
-            value=_name(call.saved), ctx=ast.Load()), g)))
+        """A call with a generated (or user-supplied) forward and pullback."""
+        call = self.user_calls.get(id(stmt)) or self.plan_call(stmt, prim, result)
+        self.user_calls[id(stmt)] = call
+        grads = self.namer.fresh(f"d{call.saved}".replace("_tape", "_args").replace(
+            "_pullback", "_args"))
+        if call.pullback is None:  # a user rule: the tape is the pullback itself
+            invoke = _call(_name(call.saved), g)
+        else:
+            invoke = _call(_name(call.pullback), ast.Starred(value=_name(call.saved),
+                                                             ctx=ast.Load()), g)
+        out.append(_assign(grads, invoke))
         contributions: list[tuple[str, ast.expr]] = []
         for position, param in enumerate(call.wrt):
             atom = call.atoms[call.params.index(param)]
+            if not self.is_active_name(atom):
+                continue
             item = ast.Subscript(value=_name(grads), slice=ast.Constant(position),
                                  ctx=ast.Load())
             contributions.append((atom.id, item))  # type: ignore[attr-defined]
         return contributions
+
+    def plan_call(self, stmt: ast.Assign, prim: Primitive, result: str) -> UserCall:
+        callee = prim.callee
+        if prim.kind == "custom":
+            if prim.keywords:
+                raise self.error(UnsupportedSyntaxError,
+                                 f"keyword arguments in the call to {prim.what}, which has a "
+                                 "user derivative rule (pass them positionally)")
+            params = [f"arg{i}" for i in range(len(prim.args))]
+            name = getattr(callee.rule, "__name__", "rule")
+            return UserCall(forward=self.scope.bind(f"{name}_checked", callee), pullback=None,
+                            atoms=list(prim.args), wrt=params, params=params,
+                            saved=self.namer.fresh(f"{result}_pullback"))
+        atoms = self.bind_user_call(callee, prim)
+        wrt = [p for p, atom in atoms.items() if self.is_active_name(atom)]
+        ranks = {p: self.ranks[a.id] for p, a in atoms.items()
+                 if isinstance(a, ast.Name) and a.id in self.ranks}
+        if self.build_callee is None:  # pragma: no cover - the pipeline always passes it
+            raise self.error(UnsupportedSyntaxError, f"the call to {prim.what}")
+        passive = [p for p, a in atoms.items() if isinstance(a, ast.Name) and p not in wrt]
+        try:
+            forward, pullback = self.build_callee(callee, wrt, ranks, bool(passive),
+                                                  prim.kind == "checkpoint")
+        except ADError as exc:
+            raise exc.with_location(self.parsed.location(stmt)) from None
+        name = callee.__name__ + ("_checkpoint" if prim.kind == "checkpoint" else "")
+        return UserCall(
+            forward=self.scope.bind(f"{name}_forward", forward),
+            pullback=self.scope.bind(f"{name}_pullback", pullback),
+            atoms=list(atoms.values()), wrt=wrt, params=list(atoms),
+            saved=self.namer.fresh(f"{result}_tape"))
 
     def bind_user_call(self, callee: Any, prim: Primitive) -> dict[str, ast.expr]:
         """Call-site atoms for every parameter of ``callee``, defaults filled in."""
