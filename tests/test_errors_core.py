@@ -56,7 +56,7 @@ def uses_yield(x):
 
 
 def uses_c_function(x):
-    return math.gamma(x) * 2
+    return math.lgamma(x) * 2
 
 
 def vector_output(x):
@@ -97,10 +97,10 @@ def test_unsupported_syntax_names_construct_file_and_line(func, construct, marke
 def test_call_without_rule_or_source():
     with pytest.raises(ad.NonDifferentiableError) as info:
         ad.grad(uses_c_function)(2.5)
-    assert "gamma" in str(info.value)
+    assert "lgamma" in str(info.value)
     assert "ad.derivative" in str(info.value)
     assert info.value.filename == HERE
-    assert info.value.lineno == _line_of(uses_c_function, "math.gamma")
+    assert info.value.lineno == _line_of(uses_c_function, "math.lgamma")
 
 
 def test_grad_of_vector_output_is_refused():
