@@ -63,3 +63,13 @@ def test_readme_shows_the_generated_rosenbrock_gradient():
 
     readme = (Path(__file__).parents[1] / "README.md").read_text()
     assert "```python\n" + ad.grad(rosenbrock.rosenbrock).source + "```" in readme
+
+
+def test_s2_relu_at_zero_and_eps():
+    import relu
+
+    eps = float(np.finfo(np.float64).eps)
+    for f in (relu.relu, relu.relu_flipped):
+        assert ad.grad(f)(0.0) == 0.0
+        assert ad.grad(f)(eps) == 1.0
+        assert ad.grad(f)(-eps) == 0.0

@@ -47,6 +47,7 @@ return result
 from __future__ import annotations
 
 import ast
+import builtins
 import math
 import types
 from collections.abc import Iterator
@@ -175,6 +176,7 @@ class _Normalizer:
         reserved = {n.id for n in ast.walk(parsed.node) if isinstance(n, ast.Name)}
         reserved |= {a.arg for a in ast.walk(parsed.node) if isinstance(a, ast.arg)}
         reserved |= set(parsed.globals) | set(parsed.closure) | {"np", "numpy"}
+        reserved |= set(dir(builtins))
         self.namer = Namer(reserved)
         self.params = parsed.params
         self.locals = set(self.params) | set(_assigned_names(parsed.node.body, updates=False))

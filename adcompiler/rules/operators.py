@@ -106,9 +106,9 @@ def power_fwd(result, a, b, *, da, db):
 def matmul_da(g, a, b):
     """Cotangent of ``a`` in ``a @ b`` for any ranks NumPy's matmul accepts."""
     if np.ndim(b) == 1:
-        da = g[..., None] * b
+        da = np.expand_dims(g, -1) * b
     else:
-        gm = g[..., None, :] if np.ndim(a) == 1 else g
+        gm = np.expand_dims(g, -2) if np.ndim(a) == 1 else g
         da = np.matmul(gm, np.swapaxes(b, -1, -2))
         if np.ndim(a) == 1:
             da = da[..., 0, :]
@@ -118,9 +118,9 @@ def matmul_da(g, a, b):
 def matmul_db(g, a, b):
     """Cotangent of ``b`` in ``a @ b`` for any ranks NumPy's matmul accepts."""
     if np.ndim(a) == 1:
-        db = a[:, None] * (g[..., None, :] if np.ndim(b) > 1 else g)
+        db = np.expand_dims(a, -1) * (np.expand_dims(g, -2) if np.ndim(b) > 1 else g)
     else:
-        gm = g[..., None] if np.ndim(b) == 1 else g
+        gm = np.expand_dims(g, -1) if np.ndim(b) == 1 else g
         db = np.matmul(np.swapaxes(a, -1, -2), gm)
         if np.ndim(b) == 1:
             db = db[..., 0]
