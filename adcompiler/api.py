@@ -8,6 +8,7 @@ the arguments (a Python float gets a float; a float32 array a float32 array).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 import numbers
@@ -21,7 +22,9 @@ from . import pipeline
 from .backend import cache
 from .errors import ADError, NonScalarOutputError
 from .frontend.parse import unwrap
+from .pytree import is_container, registry_version, tree_flatten, tree_leaves, tree_map
 from .rules.registry import rules_version
+from .runtime import zeros_like_tree
 
 __all__ = ["differentiable", "grad", "source", "value_and_grad", "vjp"]
 
@@ -87,6 +90,48 @@ def _bind(func: types.FunctionType, args: tuple, kwargs: dict) -> list[Any]:
     return list(bound.arguments.values())
 
 
+def _structure(value: Any) -> Any:
+    """Ranks of a container's leaves by key (what the compiler specialises on)."""
+    if is_container(value):
+        if isinstance(value, dict):
+            items = list(value.items())
+        elif dataclasses.is_dataclass(value):
+            items = [(f.name, getattr(value, f.name)) for f in dataclasses.fields(value)]
+        elif isinstance(value, tuple) and hasattr(type(value), "_fields"):
+            items = [*enumerate(value), *zip(type(value)._fields, value, strict=True)]
+        elif isinstance(value, list | tuple):
+            items = list(enumerate(value))
+        else:
+            return None
+        return {k: _structure(v) for k, v in items}
+    kind = _kind_of(value)
+    if kind[1] is not None:
+        return kind[1]
+    if isinstance(value, float | int) and not isinstance(value, bool):
+        return 0
+    return None
+
+
+def _signature(value: Any) -> Any:
+    """A hashable description of a container's structure and leaf ranks."""
+    if is_container(value):
+        return ("container", _shape_key(value))
+    return _kind_of(value)
+
+
+def _shape_key(value: Any) -> Any:
+    if is_container(value):
+        structure = _structure(value)
+        return (type(value).__qualname__, _freeze(structure))
+    return None
+
+
+def _freeze(structure: Any) -> Any:
+    if isinstance(structure, dict):
+        return tuple((repr(k), _freeze(v)) for k, v in structure.items())
+    return structure
+
+
 def _kind_of(value: Any) -> Any:
     """What the generated code is specialised on: the type and, for arrays, the rank."""
     if isinstance(value, np.ndarray | np.generic):
@@ -96,9 +141,15 @@ def _kind_of(value: Any) -> Any:
     return (type(value).__name__, None)
 
 
+def _containers(names: list[str], values: list[Any]) -> dict[str, Any]:
+    return {n: _structure(v) for n, v in zip(names, values, strict=True) if is_container(v)}
+
+
 def _ranks(names: list[str], values: list[Any]) -> dict[str, int]:
     ranks: dict[str, int] = {}
     for name, value in zip(names, values, strict=True):
+        if is_container(value):
+            continue
         kind = _kind_of(value)
         if kind[1] is not None:
             ranks[name] = kind[1]
@@ -114,6 +165,11 @@ def _check_differentiable(func: types.FunctionType, names: list[str], wrt: list[
         dtype = getattr(value, "dtype", None)
         is_int = isinstance(value, bool | numbers.Integral) or (
             dtype is not None and np.dtype(dtype).kind in "biu")
+        if is_container(value):
+            if not any(_float_like(leaf) for leaf in tree_leaves(value)):
+                raise ADError(f"argument {name!r} of {func.__qualname__} is a container with "
+                              "no float leaves, so it has no derivative")
+            continue
         if is_int:
             raise ADError(
                 f"argument {name!r} of {func.__qualname__} is an integer or boolean "
@@ -123,9 +179,31 @@ def _check_differentiable(func: types.FunctionType, names: list[str], wrt: list[
 
 
 def _like(gradient: Any, value: Any) -> Any:
-    """The gradient in the argument's own type: float for float, same dtype for arrays."""
-    if gradient is None:
+    """The gradient in the argument's own type: float for float, same dtype for arrays.
+
+    Containers come back with the argument's structure and types; leaves that have no
+    derivative (ints, strings, None) are None.
+    """
+    if is_container(value):
+        if gradient is None:
+            gradient = zeros_like_tree(value)
+        return tree_map(_like_leaf, gradient if _same_structure(gradient, value)
+                        else zeros_like_tree(value), value)
+    return _like_leaf(gradient, value)
+
+
+def _same_structure(a: Any, b: Any) -> bool:
+    try:
+        return tree_flatten(a)[1] is not None and len(tree_leaves(a)) == len(tree_leaves(b))
+    except TypeError:
+        return False
+
+
+def _like_leaf(gradient: Any, value: Any) -> Any:
+    if not _float_like(value):
         return None
+    if gradient is None:
+        gradient = zeros_like_tree(value)
     if isinstance(value, float):
         return float(gradient)
     if isinstance(value, np.ndarray):
@@ -161,24 +239,27 @@ class Transformed:
         self.params = _param_names(self.func)
         self._last: pipeline.Generated | None = None
         self._ranks: dict[str, int] | None = None
+        self._containers: dict[str, Any] | None = None
         functools.update_wrapper(self, self.func)  # type: ignore[arg-type]
         self.__name__ = f"{kind}_{self.func.__name__}"
         self.__qualname__ = self.__name__
 
     def _generated(self, values: list[Any]) -> pipeline.Generated:
         func = self.func
-        kinds = tuple(_kind_of(v) for v in values)
+        kinds = (tuple(_signature(v) for v in values), registry_version())
         build_kind = "vjp" if self.kind == "vjp" else "value_and_grad"
         key = (func.__code__, tuple(id(c) for c in func.__closure__ or ()), build_kind,
                tuple(self.names), self.has_aux, kinds, rules_version())
 
         def build() -> pipeline.Generated:
             return pipeline.build(func, build_kind, self.names,
-                                  _ranks(self.params, values), self.has_aux)
+                                  _ranks(self.params, values), self.has_aux,
+                                  containers=_containers(self.params, values))
 
         generated = cache.lookup_or_build(key, func.__globals__, build)
         self._last = generated
         self._ranks = _ranks(self.params, values)
+        self._containers = _containers(self.params, values)
         return generated
 
     def run(self, args: tuple, kwargs: dict) -> tuple[Any, Any]:
@@ -211,7 +292,7 @@ class Transformed:
         if self._last is not None and self.kind != "grad":
             return self._last.source
         return source(self.func, self.kind, self.wrt, has_aux=self.has_aux,
-                      _ranks_override=self._ranks)
+                      _ranks_override=self._ranks, _containers_override=self._containers)
 
     def __repr__(self) -> str:
         return f"<adcompiler {self.kind} of {self.func.__qualname__} wrt={self.wrt!r}>"
@@ -252,7 +333,7 @@ class Pullback:
 def _float_like(value: Any) -> bool:
     if isinstance(value, bool):
         return False
-    if isinstance(value, float | complex):
+    if isinstance(value, float | complex | np.floating | np.complexfloating):
         return True
     dtype = getattr(value, "dtype", None)
     return dtype is not None and np.dtype(dtype).kind in "fc"
@@ -263,7 +344,8 @@ def vjp(f: Callable[..., Any], *args: Any) -> tuple[Any, Pullback]:
     func = _function(f)
     params = _param_names(func)
     values = _bind(func, args, {})
-    wrt = [p for p, v in zip(params, values, strict=True) if _float_like(v)]
+    wrt = [p for p, v in zip(params, values, strict=True) if _float_like(v) or (
+        is_container(v) and any(_float_like(leaf) for leaf in tree_leaves(v)))]
     if not wrt:
         raise ADError(f"no argument of {func.__qualname__} is a float or float array, so "
                       "there is nothing to differentiate")
@@ -278,7 +360,8 @@ def vjp(f: Callable[..., Any], *args: Any) -> tuple[Any, Pullback]:
 
 def source(f: Callable[..., Any], kind: str = "grad", wrt: Wrt | None = None, *,
            has_aux: bool = False, args: tuple | None = None,
-           _ranks_override: dict[str, int] | None = None) -> str:
+           _ranks_override: dict[str, int] | None = None,
+           _containers_override: dict[str, Any] | None = None) -> str:
     """The generated source for ``kind`` without running anything.
 
     With ``args`` (example arguments) the source is the one specialised for their ranks
@@ -287,11 +370,12 @@ def source(f: Callable[..., Any], kind: str = "grad", wrt: Wrt | None = None, *,
     func = _function(f)
     names, _ = _wrt_names(func, _default_wrt(f) if wrt is None else wrt)
     params = _param_names(func)
-    ranks = _ranks(params, _bind(func, args, {})) if args is not None else (
-        _ranks_override or {})
+    values = _bind(func, args, {}) if args is not None else None
+    ranks = _ranks(params, values) if values is not None else (_ranks_override or {})
+    containers = _containers(params, values) if values is not None else _containers_override
     if kind not in pipeline.KINDS:
         raise ADError(f"kind={kind!r} is not one of {pipeline.KINDS}")
-    return pipeline.build(func, kind, names, ranks, has_aux).source
+    return pipeline.build(func, kind, names, ranks, has_aux, containers=containers).source
 
 
 def differentiable(f: Callable[..., Any] | None = None, *, wrt: Wrt = 0) -> Any:

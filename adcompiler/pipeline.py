@@ -200,6 +200,7 @@ def build(
     has_aux: bool = False,
     debug: bool = False,
     suffix: str = "",
+    containers: dict[str, Any] | None = None,
 ) -> Generated:
     """Run the whole pipeline for one request (``suffix`` tells specialisations apart)."""
     debug = debug or bool(os.environ.get("ADCOMPILER_DEBUG"))
@@ -210,7 +211,8 @@ def build(
     _debug("normalize", ast.unparse(anf.body_module()), debug)
     aux = _with_aux(anf)[1] if has_aux else None
     program = reverse_transform(anf, wrt, ranks, seeded=kind != "vjp",
-                                build_callee=_callee_builder(callee_sources))
+                                build_callee=_callee_builder(callee_sources),
+                                containers=containers)
     np_name = program.scope.bind("np", __import__("numpy"))
     result = anf.result
     result_atom = _name(result) if isinstance(result, str) else result

@@ -11,7 +11,9 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["add_at", "unbroadcast", "zeros_like_tree"]
+from .pytree import get_child, is_container, set_child, tree_map
+
+__all__ = ["add_at", "add_item", "tree_add", "unbroadcast", "zeros_like_tree"]
 
 
 def unbroadcast(g: Any, x: Any) -> Any:
@@ -39,8 +41,47 @@ def add_at(dx: Any, index: Any, g: Any) -> Any:
     return dx
 
 
-def zeros_like_tree(x: Any) -> Any:
-    """A zero cotangent shaped like ``x`` (floats give 0.0, arrays ``zeros_like``)."""
+def _zero_leaf(x: Any) -> Any:
+    if isinstance(x, bool) or x is None or isinstance(x, int | str | bytes):
+        return None  # no derivative: ints, strings, flags, None
     if isinstance(x, float):
         return 0.0
+    dtype = getattr(x, "dtype", None)
+    if dtype is not None and np.dtype(dtype).kind not in "fc":
+        return None
     return np.zeros_like(x)
+
+
+def zeros_like_tree(x: Any) -> Any:
+    """A zero cotangent shaped like ``x``: 0.0, ``zeros_like``, or a container of them.
+
+    Leaves with no derivative (ints, strings, None) get None.
+    """
+    return tree_map(_zero_leaf, x) if is_container(x) else _zero_leaf(x)
+
+
+def tree_add(a: Any, b: Any) -> Any:
+    """``a + b`` leaf by leaf for containers (None is zero); plain ``+`` otherwise."""
+    if a is None:
+        return b
+    if b is None:
+        return a
+    if is_container(a):
+        return tree_map(tree_add, a, b)
+    return a + b
+
+
+def add_item(da: Any, a: Any, key: Any, g: Any) -> Any:
+    """The cotangent ``da`` of container ``a`` with ``g`` added at ``a[key]`` (or ``a.key``).
+
+    ``da`` None means zero so far. Containers are rebuilt, never mutated, so a cotangent
+    shared by two names is safe. An array ``a`` gets an array cotangent (repeated integer
+    indices accumulate).
+    """
+    if not is_container(a):
+        out = np.zeros_like(a) if da is None else da.copy()
+        np.add.at(out, key, g)
+        return out
+    if da is None:
+        da = zeros_like_tree(a)
+    return set_child(da, key, tree_add(get_child(da, key), g))

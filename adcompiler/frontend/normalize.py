@@ -747,6 +747,9 @@ class _Normalizer:
                 return out
 
             return "i", bind_zip, self.range_of_len(seqs)
+        if (isinstance(it, ast.Call) and isinstance(it.func, ast.Attribute) and not it.args
+                and it.func.attr in ("items", "keys", "values")):
+            return self.dict_iteration(it, target)
         if isinstance(it, ast.Call) and callee is UNRESOLVED and not isinstance(
             it.func, ast.Attribute
         ):
@@ -761,6 +764,31 @@ class _Normalizer:
             return self.bind_target(target, ast.Subscript(value=seq, slice=i, ctx=ast.Load()))
 
         return "i", bind_item, self.range_of_len([seq])
+
+    def dict_iteration(self, it: ast.Call, target: ast.expr) -> tuple[str, Any, ast.expr]:
+        """``for k, v in d.items()`` as ``for i in range(len(keys))`` with ``v = d[k]``."""
+        assert isinstance(it.func, ast.Attribute)
+        kind = it.func.attr
+        mapping = self.atom(it.func.value)
+        keys = self.temp(ast.Call(func=ast.Name(id="list", ctx=ast.Load()), args=[mapping],
+                                  keywords=[]), "keys")
+        if kind == "items" and not (isinstance(target, ast.Tuple) and len(target.elts) == 2):
+            raise self.error("iterating over .items() needs a two-name target: "
+                             "for key, value in d.items()", it)
+
+        def bind(i: ast.Name) -> list:
+            key = ast.Subscript(value=keys, slice=i, ctx=ast.Load())
+            if kind == "keys":
+                return self.bind_target(target, key)
+            holder = self.temp(key, "key")
+            value = ast.Subscript(value=mapping, slice=holder, ctx=ast.Load())
+            if kind == "values":
+                return self.bind_target(target, value)
+            assert isinstance(target, ast.Tuple)
+            return [*self.bind_target(target.elts[0], holder),
+                    *self.bind_target(target.elts[1], value)]
+
+        return "i", bind, self.range_of_len([keys])
 
     def bind_target(self, target: ast.expr, value: ast.expr) -> list:
         if isinstance(target, ast.Name):

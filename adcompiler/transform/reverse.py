@@ -33,12 +33,15 @@ from ..errors import ADError, NonDifferentiableError, UnsupportedSyntaxError
 from ..frontend.normalize import AnfFunction, walk_statements
 from ..frontend.parse import UNRESOLVED
 from ..rules import registry
-from ..runtime import unbroadcast
+from ..runtime import add_item, tree_add, unbroadcast, zeros_like_tree
 from .fill import bind_arguments, fill
 from .scope import Scope
 
 __all__ = ["ReverseProgram", "reverse_transform"]
 
+_CONTAINER_RESULTS = {np.split, np.array_split, np.hsplit, np.vsplit, np.dsplit,
+                      np.linalg.slogdet, np.linalg.eigh, np.linalg.svd, np.linalg.qr,
+                      np.meshgrid, np.broadcast_arrays, divmod, np.divmod, np.frexp, np.modf}
 _ZERO_ATTRS = {"shape", "ndim", "size", "dtype", "itemsize", "nbytes"}
 
 
@@ -116,8 +119,10 @@ class ReverseProgram:
 
 class _Reverse:
     def __init__(self, anf: AnfFunction, wrt: list[str], ranks: dict[str, int],
-                 build_callee: Any = None) -> None:
+                 build_callee: Any = None, containers: dict[str, Any] | None = None) -> None:
         self.anf = anf
+        self.children: dict[str, Any] = dict(containers or {})
+        self.array_names: set[str] = set()
         self.build_callee = build_callee
         self.user_calls: dict[int, UserCall] = {}
         self.parsed = anf.parsed
@@ -221,10 +226,7 @@ class _Reverse:
             if value.attr in _ZERO_ATTRS:
                 return Primitive("zero")
             rule = registry.rule_for(("attr", value.attr))
-            what = f"the attribute .{value.attr}"
-            if rule is None:
-                return Primitive("nondiff", what=what)
-            return Primitive("rule", rule, [value.value], what=what)
+            return Primitive("attr", rule, [value.value], what=f"the attribute .{value.attr}")
         if isinstance(value, ast.Call):
             return self._classify_call(value)
         return Primitive("nondiff", what=ast.unparse(value))
@@ -301,7 +303,64 @@ class _Reverse:
             self.shapes.assign(name, stmt.value, elementwise or prim.kind == "copy")
             if isinstance(stmt.value, ast.Tuple | ast.List) and name not in self.anf.multi_def:
                 self.literals[name] = list(stmt.value.elts)
+        self._infer_children(assigns)
         self._infer_ranks(assigns)
+        self._infer_arrays(assigns)
+
+    def _infer_children(self, assigns: list[tuple[str, ast.Assign, Primitive]]) -> None:
+        """Follow constant keys into container arguments: ranks of their leaves."""
+        for name, stmt, _ in assigns:
+            value = stmt.value
+            if name in self.anf.multi_def:
+                continue
+            key: Any = None
+            if isinstance(value, ast.Subscript) and isinstance(value.slice, ast.Constant):
+                key = value.slice.value
+            elif isinstance(value, ast.Attribute):
+                key = value.attr
+            else:
+                continue
+            base = value.value
+            if not (isinstance(base, ast.Name) and base.id in self.children):
+                continue
+            info = self.children[base.id]
+            child = info.get(key, "missing") if isinstance(info, dict) else "missing"
+            if isinstance(child, dict):
+                self.children[name] = child
+            elif isinstance(child, int) and not isinstance(child, bool):
+                self.ranks[name] = child
+
+    def _infer_arrays(self, assigns: list[tuple[str, ast.Assign, Primitive]]) -> None:
+        """Names that certainly hold arrays or numbers (never containers)."""
+        # arguments that are not containers are arrays or numbers (the API says which)
+        arrays = {n for n in [*self.ranks, *self.anf.params] if n not in self.children}
+        candidates = {name for name, _, _ in assigns} - set(self.children)
+        changed = True
+        while changed:
+            changed = False
+            for name in sorted(candidates - arrays):
+                defs = [(s, p) for n, s, p in assigns if n == name]
+                if all(self._array_valued(s.value, p, arrays) for s, p in defs):
+                    arrays.add(name)
+                    changed = True
+        self.array_names = arrays
+
+    def _array_valued(self, value: ast.expr, prim: Primitive, arrays: set[str]) -> bool:
+        if isinstance(value, ast.BinOp | ast.UnaryOp | ast.Compare):
+            return True
+        if isinstance(value, ast.Name):
+            return value.id in arrays
+        if isinstance(value, ast.Constant):
+            return isinstance(value.value, int | float | complex)
+        if isinstance(value, ast.Subscript):
+            return isinstance(value.value, ast.Name) and value.value.id in arrays
+        if isinstance(value, ast.Attribute):
+            return prim.rule is not None and isinstance(value.value, ast.Name) and (
+                value.value.id in arrays)
+        if prim.kind == "rule" and prim.rule is not None:
+            return prim.rule.key not in _CONTAINER_RESULTS
+        return prim.kind == "zero" and isinstance(value, ast.Call) and (
+            self.resolve_callee(value.func) in (len, int, float, bool, abs))
 
     def _unary_elementwise(self, value: ast.expr) -> bool:
         """``np.sin(x)``, ``ad.stop_gradient(x)``: the result has the argument's shape."""
@@ -330,6 +389,9 @@ class _Reverse:
                    if name in self.ranks and self._rank(stmt.value, prim) != self.ranks[name]}
             if not bad:
                 return
+            # a reassigned argument loses its given rank too, so every round shrinks
+            # what is known and the loop ends
+            given = {name: rank for name, rank in given.items() if name not in bad}
             excluded |= bad
 
     def same_shape(self, name: str, result: str) -> bool:
@@ -400,13 +462,38 @@ class _Reverse:
             self.adjoints[name] = self.namer.adjoint(name)
         return self.adjoints[name]
 
+    def container_like(self, node: ast.expr) -> bool:
+        """Whether the value may be a container (so cotangents are added leaf by leaf)."""
+        return isinstance(node, ast.Name) and node.id not in self.array_names
+
+    def item_adjoint(self, base: ast.expr, key: ast.expr, g: ast.expr, out: list[ast.stmt]
+                     ) -> list[tuple[str, ast.expr]]:
+        """``y = c[key]`` (or ``c.key``) of a container: add ``dy`` at that child."""
+        if not self.is_active_name(base):
+            return []
+        assert isinstance(base, ast.Name)
+        literal = self.literals.get(base.id)
+        if literal is not None and isinstance(key, ast.Constant) and type(key.value) is int:
+            elt = literal[key.value]
+            return [(elt.id, g)] if self.is_active_name(elt) else []  # type: ignore
+        dbase = self.adjoint_name(base.id)
+        so_far: ast.expr = _name(dbase) if base.id in self.state else ast.Constant(None)
+        out.append(_assign(dbase, _call(_name(self.scope.bind("add_item", add_item)), so_far,
+                                        _name(base.id), copy.deepcopy(key), g)))
+        self.state.add(base.id)
+        self.owned.discard(base.id)
+        return []
+
     def accumulate(self, out: list[ast.stmt], name: str, contribution: ast.expr) -> None:
         """Add ``contribution`` to the adjoint of ``name`` (assign if it is zero)."""
         if name not in self.active:
             return
         dname = self.adjoint_name(name)
-        if name in self.state:
-            value: ast.expr = ast.BinOp(left=_name(dname), op=ast.Add(), right=contribution)
+        if name in self.state and name not in self.array_names:
+            value: ast.expr = _call(_name(self.scope.bind("tree_add", tree_add)), _name(dname),
+                                    contribution)
+        elif name in self.state:
+            value = ast.BinOp(left=_name(dname), op=ast.Add(), right=contribution)
         else:
             value = contribution
         out.append(_assign(dname, value))
@@ -414,6 +501,9 @@ class _Reverse:
         self.owned.discard(name)
 
     def zeros(self, name: str) -> ast.stmt:
+        if name not in self.array_names:
+            return _assign(self.adjoint_name(name), _call(
+                _name(self.scope.bind("zeros_like_tree", zeros_like_tree)), _name(name)))
         np_name = self.scope.bind("np", np)
         return _assign(self.adjoint_name(name), _call(
             ast.Attribute(value=_name(np_name), attr="zeros_like", ctx=ast.Load()),
@@ -508,8 +598,16 @@ class _Reverse:
                 contributions.append((prim.args[0].id, g))  # type: ignore[attr-defined]
         elif prim.kind == "rule":
             contributions = self.fill_rule(stmt, prim, result, g, out)
+        elif prim.kind == "index" and self.container_like(prim.args[0]):
+            contributions = self.item_adjoint(prim.args[0], prim.args[1], g, out)
         elif prim.kind == "index":
             contributions = self.index_adjoint(prim, result, g, out)
+        elif prim.kind == "attr" and (self.container_like(prim.args[0]) or prim.rule is None):
+            assert isinstance(stmt.value, ast.Attribute)
+            contributions = self.item_adjoint(prim.args[0], ast.Constant(stmt.value.attr), g,
+                                              out)
+        elif prim.kind == "attr":
+            contributions = self.fill_rule(stmt, prim, result, g, out)
         elif prim.kind == "update":
             contributions = self.update_adjoint(stmt, prim, result, g, out)
         elif prim.kind == "tuple":
@@ -894,11 +992,12 @@ class _Reverse:
 
 
 def reverse_transform(anf: AnfFunction, wrt: list[str], ranks: dict[str, int] | None = None,
-                      seeded: bool = True, build_callee: Any = None) -> ReverseProgram:
+                      seeded: bool = True, build_callee: Any = None,
+                      containers: dict[str, Any] | None = None) -> ReverseProgram:
     """Build the primal and adjoint sweeps of ``anf`` for the parameters ``wrt``.
 
     ``build_callee(func, wrt, ranks)`` returns the generated ``(forward, pullback)`` of a
     user function the code calls (the pipeline supplies it, so this module never imports
     the pipeline).
     """
-    return _Reverse(anf, wrt, ranks or {}, build_callee).run(seeded)
+    return _Reverse(anf, wrt, ranks or {}, build_callee, containers).run(seeded)
