@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from .errors import ADError
 from .pytree import get_child, is_container, set_child, tree_map
 
 __all__ = ["add_at", "add_item", "tree_add", "unbroadcast", "zeros_like_tree"]
@@ -79,6 +80,11 @@ def add_item(da: Any, a: Any, key: Any, g: Any) -> Any:
     indices accumulate).
     """
     if not is_container(a):
+        if isinstance(key, str):
+            # ``a.key`` on an array or number: an attribute with no derivative rule
+            raise ADError(f"no derivative rule for the attribute .{key} of a "
+                          f"{type(a).__name__}; register one with @ad.derivative or wrap "
+                          "the value in ad.stop_gradient()")
         out = np.zeros_like(a) if da is None else da.copy()
         np.add.at(out, key, g)
         return out

@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import copy
 import math
 import types
 from collections.abc import Iterator
@@ -164,6 +165,16 @@ def _assigned_names(stmts: list[ast.stmt], updates: bool = True) -> list[str]:
                   and isinstance(node.ctx, ast.Store) and isinstance(node.value, ast.Name)):
                 names[node.value.id] = None
     return list(names)
+
+
+class _Rename(ast.NodeTransformer):
+    """Rename variables (comprehension targets) throughout a subtree."""
+
+    def __init__(self, renames: dict[str, str]) -> None:
+        self.renames = renames
+
+    def visit_Name(self, node: ast.Name) -> ast.Name:
+        return ast.Name(id=self.renames.get(node.id, node.id), ctx=node.ctx)
 
 
 def _is_atom(node: ast.expr) -> bool:
@@ -402,7 +413,13 @@ class _Normalizer:
         return ast.Tuple(elts=[self.atom(e) for e in node.elts], ctx=ast.Load())
 
     def expr_List(self, node: ast.List) -> ast.expr:
-        return ast.List(elts=[self.atom(e) for e in node.elts], ctx=ast.Load())
+        return ast.List(elts=[self.element(e) for e in node.elts], ctx=ast.Load())
+
+    def element(self, node: ast.expr) -> ast.expr:
+        """An atom, or ``*atom`` inside a list display (``[*out, item]`` from append)."""
+        if isinstance(node, ast.Starred):
+            return ast.Starred(value=self.atom(node.value), ctx=ast.Load())
+        return self.atom(node)
 
     def expr_Dict(self, node: ast.Dict) -> ast.expr:
         if any(k is None for k in node.keys):
@@ -425,11 +442,48 @@ class _Normalizer:
         raise self.error("a lambda inside a differentiated function (define it with def "
                          "at module level)", node)
 
-    def expr_ListComp(self, node: ast.ListComp) -> ast.expr:
-        raise self.error("a list comprehension (build the list with a for loop and "
-                         "append)", node)
+    def expr_ListComp(self, node: ast.ListComp | ast.GeneratorExp) -> ast.expr:
+        """``[e for x in s if c]`` is the loop ``acc = []; for x in s: if c: acc.append(e)``.
 
-    expr_DictComp = expr_ListComp
+        The comprehension's own variables get fresh names, so, as in Python, they never
+        overwrite a variable of the function with the same name.
+        """
+        renames: dict[str, str] = {}
+        for generator in node.generators:
+            if generator.is_async:
+                raise self.error("an async comprehension", node)
+            for target in ast.walk(generator.target):
+                if isinstance(target, ast.Name):
+                    renames[target.id] = self.namer.fresh(target.id)
+        comprehension = _Rename(renames).visit(copy.deepcopy(node))
+        self.locals |= set(renames.values())
+        acc = self.namer.fresh("items")
+        self.locals.add(acc)
+        statement = self.current
+        self.stmt_Assign(ast.copy_location(ast.Assign(
+            targets=[ast.Name(id=acc, ctx=ast.Store())], value=ast.List(elts=[], ctx=ast.Load())
+        ), statement))
+        body: list[ast.stmt] = [ast.Expr(value=ast.Call(
+            func=ast.Attribute(value=ast.Name(id=acc, ctx=ast.Load()), attr="append",
+                               ctx=ast.Load()),
+            args=[comprehension.elt], keywords=[]))]
+        for generator in reversed(comprehension.generators):
+            for condition in reversed(generator.ifs):
+                body = [ast.If(test=condition, body=body, orelse=[])]
+            body = [ast.For(target=generator.target, iter=generator.iter, body=body, orelse=[])]
+        loop = body[0]
+        for child in ast.walk(loop):
+            ast.copy_location(child, statement)
+        self.statements([loop])
+        self.current = statement
+        return self.load(acc, node)
+
+    expr_GeneratorExp = expr_ListComp
+
+    def expr_DictComp(self, node: ast.DictComp) -> ast.expr:
+        raise self.error("a dict comprehension (build the dict with a for loop)", node)
+
+    expr_SetComp = expr_DictComp
 
     # -- statements ---------------------------------------------------------------------
     def block(self, fill: Any) -> list[ast.stmt]:
@@ -452,9 +506,29 @@ class _Normalizer:
     def stmt_Expr(self, stmt: ast.Expr) -> None:
         if isinstance(stmt.value, ast.Constant):
             return  # docstring or bare constant
+        appended = self.local_append(stmt.value)
+        if appended is not None:
+            # ``out.append(v)`` on a local list is ``out = [*out, v]``: a new list, so the
+            # adjoint sees an ordinary assignment and saved values are never mutated later
+            name, item = appended
+            rebuilt = ast.List(elts=[ast.Starred(value=ast.Name(id=name, ctx=ast.Load()),
+                                                 ctx=ast.Load()), item], ctx=ast.Load())
+            self.stmt_Assign(ast.copy_location(
+                ast.Assign(targets=[ast.Name(id=name, ctx=ast.Store())], value=rebuilt), stmt))
+            return
         value = self.expr(stmt.value)
         if isinstance(value, ast.Call):
             self.emit(ast.Expr(value=value))
+
+    def local_append(self, node: ast.expr) -> tuple[str, ast.expr] | None:
+        """``(name, item)`` for ``name.append(item)`` on a local variable, else None."""
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "append" and isinstance(node.func.value, ast.Name)
+                and node.func.value.id in self.locals and node.func.value.id not in self.params
+                and len(node.args) == 1 and not node.keywords
+                and not isinstance(node.args[0], ast.Starred)):
+            return None
+        return node.func.value.id, node.args[0]
 
     def stmt_Assign(self, stmt: ast.Assign) -> None:
         if len(stmt.targets) == 1 and self.side_effect(stmt):

@@ -47,8 +47,6 @@ _REFUSED_EXPRESSIONS: dict[type, str] = {
     ast.YieldFrom: "yield from (generators cannot be differentiated)",
     ast.Await: "await",
     ast.NamedExpr: "the walrus operator := (assign on a line of its own)",
-    ast.GeneratorExp: "a generator expression (use a list comprehension or np.sum of a "
-    "list)",
     ast.SetComp: "a set comprehension (sets have no order, so no derivative; use a list)",
     ast.Set: "a set literal (sets have no order, so no derivative; use a list or tuple)",
 }

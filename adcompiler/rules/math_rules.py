@@ -23,6 +23,7 @@ import math
 
 import numpy as np
 
+from ..runtime import unbroadcast
 from .registry import forward, reverse, static, zero_derivative
 
 # ------------------------------------------------------------------ exponential, logarithm
@@ -454,6 +455,19 @@ def builtin_pow_fwd(result, base, exp, mod=None, *, dbase, dexp):
         else:
             dresult = (dbase * exp * base ** (exp - 1)
                        + dexp * result * np.log(np.where(base > 0, base, 1)))
+
+
+# ``sum(items, start)`` over a list of numbers or arrays: every item receives the whole
+# cotangent, reduced to its own shape (an item may have been broadcast against the others).
+@reverse(builtins.sum)
+def builtin_sum(result, g, iterable, start=0):
+    diterable = [unbroadcast(g, item) for item in iterable]
+    dstart = unbroadcast(g, start)
+
+
+@forward(builtins.sum)
+def builtin_sum_fwd(result, iterable, start=0, *, diterable, dstart):
+    dresult = sum(diterable) + dstart
 
 
 # ---------------------------------------------------------------------- zero derivative

@@ -611,10 +611,7 @@ class _Reverse:
         elif prim.kind == "update":
             contributions = self.update_adjoint(stmt, prim, result, g, out)
         elif prim.kind == "tuple":
-            for position, elt in enumerate(prim.args):
-                if self.is_active_name(elt):
-                    item = ast.Subscript(value=g, slice=ast.Constant(position), ctx=ast.Load())
-                    contributions.append((elt.id, item))  # type: ignore[attr-defined]
+            contributions = self.display_adjoint(prim.args, g)
         elif prim.kind == "dict":
             assert isinstance(stmt.value, ast.Dict)
             for key, elt in zip(stmt.value.keys, prim.args, strict=True):
@@ -634,6 +631,30 @@ class _Reverse:
         for name, contribution in contributions:
             self.accumulate(out, name, contribution)
         return out
+
+    def display_adjoint(self, elts: list[ast.expr], g: ast.expr) -> list[tuple[str, ast.expr]]:
+        """Cotangents of the parts of ``(a, b)`` / ``[*out, v]``: items and slices of ``g``."""
+        starred = [i for i, elt in enumerate(elts) if isinstance(elt, ast.Starred)]
+        if len(starred) > 1:
+            raise self.error(UnsupportedSyntaxError, "a list or tuple display with more than "
+                             "one *-unpacked part")
+        star = starred[0] if starred else len(elts)
+        after = len(elts) - star - 1
+        contributions = []
+        for position, elt in enumerate(elts):
+            if isinstance(elt, ast.Starred):
+                elt = elt.value
+                stop = ast.Constant(-after) if after else None
+                index: ast.expr = ast.Slice(lower=ast.Constant(position) if position else None,
+                                            upper=stop)
+            elif position > star:
+                index = ast.Constant(position - len(elts))
+            else:
+                index = ast.Constant(position)
+            if self.is_active_name(elt):
+                item = ast.Subscript(value=g, slice=index, ctx=ast.Load())
+                contributions.append((elt.id, item))  # type: ignore[attr-defined]
+        return contributions
 
     def fill_rule(self, stmt: ast.Assign, prim: Primitive, result: str, g: ast.expr,
                   out: list[ast.stmt]) -> list[tuple[str, ast.expr]]:
