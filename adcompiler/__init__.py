@@ -12,6 +12,7 @@ from .api import differentiable, grad, source, value_and_grad, vjp
 from .backend.cache import cache_info, clear_cache
 from .control import checkpoint, derivative, stop_gradient, with_derivative
 from .errors import ADError, NonDifferentiableError, NonScalarOutputError, UnsupportedSyntaxError
+from .pytree import register_pytree
 from .testing import check_grads
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "derivative",
     "differentiable",
     "grad",
+    "register_pytree",
     "source",
     "stop_gradient",
     "value_and_grad",

@@ -15,6 +15,7 @@ together. Other types join with :func:`register_pytree`, as in JAX.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
@@ -150,7 +151,14 @@ def set_child(x: Any, key: Any, value: Any) -> Any:
         return type(x)(items)
     if dataclasses.is_dataclass(x) and not isinstance(x, type):
         return dataclasses.replace(x, **{key: value})
+    if type(x) in _REGISTRY and isinstance(key, str) and hasattr(x, key):
+        # a registered class read as ``p.x`` inside the function: its cotangent is a
+        # copy with that attribute replaced, so its flatten sees the new child
+        out = copy.copy(x)
+        setattr(out, key, value)
+        return out
     if type(x) in _REGISTRY:
         raise TypeError(f"cannot address a child of registered container {type(x).__name__}"
-                        " by key; flatten it in the function instead")
+                        f" by {key!r}; read its children as attributes or flatten it in the "
+                        "function instead")
     raise TypeError(f"{type(x).__name__} is not a container")

@@ -1,9 +1,11 @@
-"""Seeds S11 (PyTorch textbook) and S18 (MindSpore): binary cross-entropy with logits.
+"""Seeds S11 (PyTorch textbook), S18 and S19 (MindSpore): binary cross-entropy with logits.
 
 S11: the gradients of w and b of CE(y, w*x + b) match finite differences.
 S18: loss(x, y, w, b) = BCE_with_logits(x @ w + b, y) with x = ones(5), y = zeros(3),
 w of shape (5, 3) and b of shape (3,); grad with wrt=(2, 3) gives two gradients of
 shapes (5, 3) and (3,).
+S19: the same loss returning ``(loss, z)`` with ``has_aux=True``: the gradient is
+unchanged and ``z`` comes back as it is.
 """
 
 import numpy as np
@@ -52,6 +54,18 @@ def s18():
     return x, y, w, b, dw, db
 
 
+def loss_with_aux(x, y, w, b):
+    z = x @ w + b
+    per_item = np.maximum(z, 0.0) - z * y + np.log1p(np.exp(-np.abs(z)))
+    return np.mean(per_item), z
+
+
+def s19():
+    x, y, w, b, dw, db = s18()
+    (dw_aux, db_aux), z = ad.grad(loss_with_aux, wrt=(2, 3), has_aux=True)(x, y, w, b)
+    return (dw, db), (dw_aux, db_aux), z, x @ w + b
+
+
 def main() -> None:
     *_, dw, db = s11()
     print(f"S11: dL/dw = {dw:.6f}, dL/db = {db:.6f}")
@@ -59,6 +73,9 @@ def main() -> None:
     print(f"S18: gradient shapes {dw.shape} and {db.shape}")
     print(dw)
     print(db)
+    (dw, db), (dw_aux, db_aux), z, _ = s19()
+    print(f"S19: with has_aux the gradient is unchanged: {np.array_equal(dw, dw_aux)}, "
+          f"{np.array_equal(db, db_aux)}; aux z = {np.round(z, 4)}")
     print()
     print(ad.source(loss, wrt=(2, 3), args=(np.ones(5), np.zeros(3), np.ones((5, 3)),
                                              np.ones(3))))

@@ -166,3 +166,34 @@ def uses_method(x):
 
 def test_method_of_a_global_object_is_transformed():
     assert ad.grad(uses_method)(1.5) == pytest.approx(12.0)
+
+
+def _hooked_dict(p):
+    return ad.with_derivative(p, _record)["a"] * 2.0 + p["b"]
+
+
+_SEEN: list = []
+
+
+def _record(g):
+    _SEEN.append(g)
+
+
+def test_hook_on_a_container_sees_a_container_cotangent():
+    _SEEN.clear()
+    grad = ad.grad(_hooked_dict)({"a": 1.5, "b": 0.5})
+    assert grad == {"a": 2.0, "b": 1.0}
+    assert _SEEN == [{"a": 2.0, "b": 0.0}]
+
+
+def _hook_in_loop(x):
+    s = 0.0
+    for i in range(3):
+        s = s + ad.with_derivative(x * (i + 1.0), _record) * (i + 1.0)
+    return s
+
+
+def test_hook_inside_a_loop_sees_each_iteration_in_reverse():
+    _SEEN.clear()
+    assert ad.grad(_hook_in_loop)(2.0) == 14.0
+    assert _SEEN == [3.0, 2.0, 1.0]

@@ -73,3 +73,39 @@ def test_s2_relu_at_zero_and_eps():
         assert ad.grad(f)(0.0) == 0.0
         assert ad.grad(f)(eps) == 1.0
         assert ad.grad(f)(-eps) == 0.0
+
+
+def test_s11_bce_with_logits_gradients_match_finite_differences():
+    import logistic_bce as lb
+
+    w, b, x, y, dw, db = lb.s11()
+    ad.check_grads(lb.scalar_model_loss_inline, (w, b, x, y), (0, 1))
+    eps = 1e-6
+    fd_w = (lb.scalar_model_loss_inline(w + eps, b, x, y)
+            - lb.scalar_model_loss_inline(w - eps, b, x, y)) / (2 * eps)
+    fd_b = (lb.scalar_model_loss_inline(w, b + eps, x, y)
+            - lb.scalar_model_loss_inline(w, b - eps, x, y)) / (2 * eps)
+    assert dw == pytest.approx(fd_w, rel=1e-6) and db == pytest.approx(fd_b, rel=1e-6)
+    # the exact gradient of the mean BCE: mean((sigmoid(z) - y) * x) and mean(sigmoid(z) - y)
+    p = 1 / (1 + np.exp(-(w * x + b)))
+    assert dw == pytest.approx(np.mean((p - y) * x)) and db == pytest.approx(np.mean(p - y))
+
+
+def test_s18_grad_wrt_two_arguments_gives_two_shaped_gradients():
+    import logistic_bce as lb
+
+    x, y, w, b, dw, db = lb.s18()
+    assert dw.shape == (5, 3) and db.shape == (3,)
+    p = 1 / (1 + np.exp(-(x @ w + b)))
+    np.testing.assert_allclose(db, (p - y) / 3)
+    np.testing.assert_allclose(dw, np.outer(x, (p - y) / 3))
+    ad.check_grads(lb.loss, (x, y, w, b), (2, 3))
+
+
+def test_s19_has_aux_returns_aux_untouched_and_same_gradient():
+    import logistic_bce as lb
+
+    (dw, db), (dw_aux, db_aux), z, want_z = lb.s19()
+    np.testing.assert_array_equal(dw, dw_aux)
+    np.testing.assert_array_equal(db, db_aux)
+    np.testing.assert_array_equal(z, want_z)

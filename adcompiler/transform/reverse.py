@@ -357,6 +357,13 @@ class _Reverse:
         if isinstance(value, ast.Attribute):
             return prim.rule is not None and isinstance(value.value, ast.Name) and (
                 value.value.id in arrays)
+        if prim.kind == "rule" and prim.rule is not None and prim.rule.key in (
+            stop_gradient, with_derivative
+        ):
+            # identity in value: a container stays a container
+            first = prim.args[0] if prim.args else None
+            return isinstance(first, ast.Constant) or (
+                isinstance(first, ast.Name) and first.id in arrays)
         if prim.kind == "rule" and prim.rule is not None:
             return prim.rule.key not in _CONTAINER_RESULTS
         return prim.kind == "zero" and isinstance(value, ast.Call) and (
@@ -598,7 +605,8 @@ class _Reverse:
                 contributions.append((prim.args[0].id, g))  # type: ignore[attr-defined]
         elif prim.kind == "rule":
             contributions = self.fill_rule(stmt, prim, result, g, out)
-        elif prim.kind == "index" and self.container_like(prim.args[0]):
+        elif prim.kind == "index" and (self.container_like(prim.args[0]) or (
+                isinstance(prim.args[1], ast.Constant) and isinstance(prim.args[1].value, str))):
             contributions = self.item_adjoint(prim.args[0], prim.args[1], g, out)
         elif prim.kind == "index":
             contributions = self.index_adjoint(prim, result, g, out)

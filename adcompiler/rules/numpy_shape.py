@@ -1,0 +1,562 @@
+"""Rules for NumPy's shape functions: reshaping, transposing, flipping, tiling, joining, splitting.
+
+Every function here is linear in its array argument, so each forward template applies the
+function itself (or a reshape to the result's shape) to the tangent, and each reverse
+template applies the adjoint (transpose) of that linear map to the cotangent:
+
+* pure re-layouts (``reshape``, ``ravel``, ``squeeze``, ``expand_dims``, ``.flatten()``)
+  reshape the cotangent back to the input's shape (in the same ``order``);
+* permutations (``transpose``, ``swapaxes``, ``moveaxis``, ``flip``, ``roll``) apply the
+  inverse permutation;
+* copies (``tile``, ``repeat``, ``broadcast_to``) sum the cotangent over the copies;
+* ``pad`` (constant mode only) slices the padding off; ``diff`` applies the transposed
+  difference (``-diff`` with zero boundaries), ``n`` times;
+* joins (``concatenate``, ``stack``, ``hstack``, ``vstack``, ``dstack``) take a *sequence*
+  of arrays; the cotangent of that sequence is a sequence of the same type (list or
+  tuple; an array argument gets an array) holding one cotangent per part. The
+  transformer's tuple primitive hands each item to the name it was built from;
+* splits (``split``, ``array_split``, ``hsplit``, ``vsplit``, ``dsplit``) return a list;
+  its cotangent is a list whose missing parts (``None``) count as zeros, and the reverse
+  rule concatenates the parts' cotangents.
+
+``astype`` to a floating (or complex) dtype casts the cotangent back to the input's dtype;
+a cast to an integer or boolean dtype is piecewise constant, so its derivative is zero.
+
+Not supported (they raise rather than give a wrong derivative): ``np.pad`` modes other
+than ``"constant"``, ``np.diff`` with ``prepend`` / ``append`` (the call does not bind).
+The constant values of ``np.pad`` are not differentiated.
+
+See ``registry`` for the template contract.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..errors import ADError
+from ..runtime import unbroadcast
+from .registry import forward, reverse
+
+# ------------------------------------------------------------------------------ helpers
+
+
+def inverse_permutation(axes: Any) -> tuple[int, ...] | None:
+    """The axes that undo ``np.transpose(x, axes)`` (None stays None: a full reversal)."""
+    if axes is None:
+        return None
+    axes = [int(ax) for ax in axes]
+    n = len(axes)
+    inverse = [0] * n
+    for position, ax in enumerate(axes):
+        inverse[ax % n] = position
+    return tuple(inverse)
+
+
+def method_axes(axes: tuple[Any, ...]) -> Any:
+    """``x.transpose(*axes)``'s axes as ``np.transpose`` takes them.
+
+    ``x.transpose()`` and ``x.transpose(None)`` give None, ``x.transpose((1, 0))`` and
+    ``x.transpose(1, 0)`` give ``(1, 0)``.
+    """
+    if len(axes) == 0:
+        return None
+    if len(axes) == 1 and (axes[0] is None or np.iterable(axes[0])):
+        return axes[0]
+    return axes
+
+
+def negative_shift(shift: Any) -> Any:
+    """``-shift`` for an int or a sequence of ints (the inverse of ``np.roll``)."""
+    if np.iterable(shift):
+        return tuple(-int(s) for s in shift)
+    return -shift
+
+
+def untile(g: Any, a: Any, reps: Any) -> Any:
+    """Cotangent of ``a`` in ``np.tile(a, reps)``: the sum over the tiles."""
+    reps = tuple(int(r) for r in reps) if np.iterable(reps) else (int(reps),)
+    shape = tuple(np.shape(a))
+    d = max(len(reps), len(shape))
+    reps = (1,) * (d - len(reps)) + reps
+    padded = (1,) * (d - len(shape)) + shape
+    # a tiled axis of length r * s is laid out as (r, s): the repetition index is outer
+    interleaved = tuple(n for r, s in zip(reps, padded, strict=True) for n in (r, s))
+    summed = np.sum(np.reshape(g, interleaved), axis=tuple(range(0, 2 * d, 2)))
+    return np.reshape(summed, shape)
+
+
+def unrepeat(g: Any, a: Any, repeats: Any, axis: Any) -> Any:
+    """Cotangent of ``a`` in ``np.repeat(a, repeats, axis)``: the sum over the copies."""
+    shape = tuple(np.shape(a))
+    if np.ndim(repeats) > 0 and np.size(repeats) == 1:
+        repeats = np.reshape(repeats, ())
+    if np.ndim(repeats) == 0:
+        r = int(repeats)
+        if axis is None:
+            return np.reshape(np.sum(np.reshape(g, (math.prod(shape), r)), axis=1), shape)
+        axis = int(axis) % len(shape)
+        split = (*shape[:axis], shape[axis], r, *shape[axis + 1:])
+        return np.sum(np.reshape(g, split), axis=axis + 1)
+    # one count per element: scatter-add every copy back to its source
+    if axis is None:
+        flat = np.zeros_like(np.reshape(a, (-1,)))
+        np.add.at(flat, np.repeat(np.arange(math.prod(shape)), repeats), g)
+        return np.reshape(flat, shape)
+    axis = int(axis) % len(shape)
+    out = np.zeros_like(a)
+    index = (slice(None),) * axis + (np.repeat(np.arange(shape[axis]), repeats),)
+    np.add.at(out, index, g)
+    return out
+
+
+def pad_widths(pad_width: Any, ndim: int) -> list[tuple[int, int]]:
+    """``np.pad``'s ``pad_width`` (int, pair, or pair per axis) as one pair per axis."""
+    widths = np.broadcast_to(np.array(pad_width, dtype=np.intp), (ndim, 2))
+    return [(int(before), int(after)) for before, after in widths]
+
+
+def unpad(g: Any, array: Any, pad_width: Any, mode: Any) -> Any:
+    """Cotangent of ``array`` in ``np.pad(array, pad_width)``: the unpadded middle."""
+    check_pad_mode(mode)
+    shape = np.shape(array)
+    widths = pad_widths(pad_width, len(shape))
+    index = tuple(slice(before, before + n)
+                  for (before, _), n in zip(widths, shape, strict=True))
+    return g[index]
+
+
+def check_pad_mode(mode: Any) -> Any:
+    """``mode`` itself if it is ``"constant"``; any other mode has no rule here."""
+    if mode != "constant":
+        raise ADError(f"no derivative rule for np.pad with mode={mode!r} (only mode="
+                      "'constant' is supported); register one with @ad.derivative(of=np.pad)")
+    return mode
+
+
+def undiff(g: Any, n: int, axis: int) -> Any:
+    """Cotangent of ``a`` in ``np.diff(a, n, axis)``: the transposed difference, n times.
+
+    ``y[i] = a[i + 1] - a[i]`` gives ``da[j] = g[j - 1] - g[j]`` with ``g`` zero outside.
+    """
+    for _ in range(int(n)):
+        ndim = np.ndim(g)
+        before = [(0, 0)] * ndim
+        after = [(0, 0)] * ndim
+        before[axis % ndim] = (1, 0)
+        after[axis % ndim] = (0, 1)
+        g = np.pad(g, before) - np.pad(g, after)
+    return g
+
+
+def like_sequence(parts: list[Any], arrays: Any) -> Any:
+    """``parts`` as the same kind of sequence as ``arrays`` (list, tuple, or an array)."""
+    if isinstance(arrays, tuple):
+        return tuple(parts)
+    if isinstance(arrays, list):
+        return parts
+    return np.stack(parts)
+
+
+def split_like(g: Any, arrays: Any, shapes: Sequence[tuple[int, ...]], axis: int) -> Any:
+    """Split ``g`` along ``axis`` into pieces of ``shapes``, reshaped like ``arrays``."""
+    offsets: list[int] = []
+    total = 0
+    for shape in shapes[:-1]:
+        total += shape[axis]
+        offsets.append(total)
+    pieces = np.split(g, offsets, axis=axis)
+    parts = [np.reshape(p, np.shape(x)) for p, x in zip(pieces, arrays, strict=True)]
+    return like_sequence(parts, arrays)
+
+
+def unconcatenate(g: Any, arrays: Any, axis: Any) -> Any:
+    """Cotangents of the parts in ``np.concatenate(arrays, axis)``."""
+    if axis is None:  # the parts are flattened first
+        return split_like(g, arrays, [(int(np.size(x)),) for x in arrays], 0)
+    return split_like(g, arrays, [np.shape(x) for x in arrays], int(axis))
+
+
+def unstack(g: Any, arrays: Any, axis: int) -> Any:
+    """Cotangents of the parts in ``np.stack(arrays, axis)``."""
+    moved = np.moveaxis(g, axis, 0)
+    return like_sequence([moved[i] for i in range(len(arrays))], arrays)
+
+
+def _at_least(shape: tuple[int, ...], rank: int) -> tuple[int, ...]:
+    """The shape ``np.atleast_1d`` / ``_2d`` / ``_3d`` gives an array of ``shape``."""
+    if len(shape) >= rank:
+        return shape
+    if rank == 1:
+        return (1,)
+    if rank == 2:
+        return (1, *shape) if shape else (1, 1)
+    return {0: (1, 1, 1), 1: (1, *shape, 1), 2: (*shape, 1)}[len(shape)]
+
+
+def unhstack(g: Any, tup: Any) -> Any:
+    """Cotangents of the parts in ``np.hstack(tup)`` (axis 0 for 1-d parts, else 1)."""
+    shapes = [_at_least(tuple(np.shape(x)), 1) for x in tup]
+    return split_like(g, tup, shapes, 0 if len(shapes[0]) == 1 else 1)
+
+
+def unvstack(g: Any, tup: Any) -> Any:
+    """Cotangents of the parts in ``np.vstack(tup)``."""
+    return split_like(g, tup, [_at_least(tuple(np.shape(x)), 2) for x in tup], 0)
+
+
+def undstack(g: Any, tup: Any) -> Any:
+    """Cotangents of the parts in ``np.dstack(tup)``."""
+    return split_like(g, tup, [_at_least(tuple(np.shape(x)), 3) for x in tup], 2)
+
+
+def dense_parts(parts: Any, like: Sequence[Any]) -> list[Any]:
+    """The parts of a sequence (co)tangent with missing ones (None) as zeros."""
+    if parts is None:
+        parts = [None] * len(like)
+    return [np.zeros_like(x) if p is None else p for p, x in zip(parts, like, strict=True)]
+
+
+# -------------------------------------------------------------------- re-layouts
+
+
+@reverse(np.reshape)
+def reshape(result, g, a, shape=None, order="C", *, copy=None):
+    da = np.reshape(g, np.shape(a), order=order)
+
+
+@forward(np.reshape)
+def reshape_fwd(result, a, shape=None, order="C", *, copy=None, da):
+    dresult = np.reshape(da, np.shape(result), order=order)
+
+
+# x.reshape(2, 3) and x.reshape((2, 3)) bind the same way: the shape is never read
+@reverse(("method", "reshape"))
+def reshape_method(result, g, a, *shape, order="C", copy=None):
+    da = np.reshape(g, np.shape(a), order=order)
+
+
+@forward(("method", "reshape"))
+def reshape_method_fwd(result, a, *shape, order="C", copy=None, da):
+    dresult = np.reshape(da, np.shape(result), order=order)
+
+
+@reverse(np.ravel, ("method", "ravel"), ("method", "flatten"))
+def ravel(result, g, a, order="C"):
+    da = np.reshape(g, np.shape(a), order=order)
+
+
+@forward(np.ravel, ("method", "ravel"), ("method", "flatten"))
+def ravel_fwd(result, a, order="C", *, da):
+    dresult = np.reshape(da, np.shape(result), order=order)
+
+
+@reverse(np.squeeze, ("method", "squeeze"))
+def squeeze(result, g, a, axis=None):
+    da = np.reshape(g, np.shape(a))
+
+
+@forward(np.squeeze, ("method", "squeeze"))
+def squeeze_fwd(result, a, axis=None, *, da):
+    dresult = np.reshape(da, np.shape(result))
+
+
+@reverse(np.expand_dims)
+def expand_dims(result, g, a, axis):
+    da = np.reshape(g, np.shape(a))
+
+
+@forward(np.expand_dims)
+def expand_dims_fwd(result, a, axis, *, da):
+    dresult = np.expand_dims(da, axis)
+
+
+@reverse(("method", "copy"))
+def copy_method(result, g, a, order="C"):
+    da = g
+
+
+@forward(("method", "copy"))
+def copy_method_fwd(result, a, order="C", *, da):
+    dresult = da
+
+
+# a cast to an integer or boolean dtype is piecewise constant: derivative zero
+@reverse(("method", "astype"))
+def astype_method(result, g, a, dtype, order="K", casting="unsafe", subok=True, copy=True):
+    if result.dtype.kind in "fc":
+        da = g.astype(a.dtype)
+    else:
+        da = np.zeros_like(a)
+
+
+@forward(("method", "astype"))
+def astype_method_fwd(result, a, dtype, order="K", casting="unsafe", subok=True, copy=True,
+                      *, da):
+    if result.dtype.kind in "fc":
+        dresult = np.astype(da, result.dtype)
+    else:
+        dresult = np.zeros_like(result)
+
+
+# ------------------------------------------------------------------- permutations
+
+
+@reverse(np.transpose)
+def transpose(result, g, a, axes=None):
+    if axes is None:
+        da = np.transpose(g)
+    else:
+        da = np.transpose(g, inverse_permutation(axes))
+
+
+@forward(np.transpose)
+def transpose_fwd(result, a, axes=None, *, da):
+    dresult = np.transpose(da, axes)
+
+
+@reverse(("method", "transpose"))
+def transpose_method(result, g, a, *axes):
+    da = np.transpose(g, inverse_permutation(method_axes(axes)))
+
+
+@forward(("method", "transpose"))
+def transpose_method_fwd(result, a, *axes, da):
+    dresult = np.transpose(da, method_axes(axes))
+
+
+@reverse(("attr", "T"))
+def T(result, g, a):
+    da = np.transpose(g)
+
+
+@forward(("attr", "T"))
+def T_fwd(result, a, *, da):
+    dresult = np.transpose(da)
+
+
+@reverse(np.swapaxes, ("method", "swapaxes"))
+def swapaxes(result, g, a, axis1, axis2):
+    da = np.swapaxes(g, axis1, axis2)
+
+
+@forward(np.swapaxes, ("method", "swapaxes"))
+def swapaxes_fwd(result, a, axis1, axis2, *, da):
+    dresult = np.swapaxes(da, axis1, axis2)
+
+
+@reverse(np.moveaxis)
+def moveaxis(result, g, a, source, destination):
+    da = np.moveaxis(g, destination, source)
+
+
+@forward(np.moveaxis)
+def moveaxis_fwd(result, a, source, destination, *, da):
+    dresult = np.moveaxis(da, source, destination)
+
+
+@reverse(np.flip)
+def flip(result, g, m, axis=None):
+    dm = np.flip(g, axis)
+
+
+@forward(np.flip)
+def flip_fwd(result, m, axis=None, *, dm):
+    dresult = np.flip(dm, axis)
+
+
+@reverse(np.fliplr)
+def fliplr(result, g, m):
+    dm = np.fliplr(g)
+
+
+@forward(np.fliplr)
+def fliplr_fwd(result, m, *, dm):
+    dresult = np.fliplr(dm)
+
+
+@reverse(np.flipud)
+def flipud(result, g, m):
+    dm = np.flipud(g)
+
+
+@forward(np.flipud)
+def flipud_fwd(result, m, *, dm):
+    dresult = np.flipud(dm)
+
+
+@reverse(np.roll)
+def roll(result, g, a, shift, axis=None):
+    da = np.roll(g, negative_shift(shift), axis)
+
+
+@forward(np.roll)
+def roll_fwd(result, a, shift, axis=None, *, da):
+    dresult = np.roll(da, shift, axis)
+
+
+# ------------------------------------------------------------------------- copies
+
+
+@reverse(np.tile)
+def tile(result, g, A, reps):
+    dA = untile(g, A, reps)
+
+
+@forward(np.tile)
+def tile_fwd(result, A, reps, *, dA):
+    dresult = np.tile(dA, reps)
+
+
+@reverse(np.repeat)
+def repeat(result, g, a, repeats, axis=None):
+    da = unrepeat(g, a, repeats, axis)
+
+
+@forward(np.repeat)
+def repeat_fwd(result, a, repeats, axis=None, *, da):
+    dresult = np.repeat(da, repeats, axis)
+
+
+@reverse(np.broadcast_to)
+def broadcast_to(result, g, array, shape, subok=False):
+    darray = unbroadcast(g, array)
+
+
+@forward(np.broadcast_to)
+def broadcast_to_fwd(result, array, shape, subok=False, *, darray):
+    dresult = np.broadcast_to(darray, shape)
+
+
+# ----------------------------------------------------------------- padding, differences
+
+
+@reverse(np.pad)
+def pad(result, g, array, pad_width, mode="constant", constant_values=0):
+    darray = unpad(g, array, pad_width, mode)
+
+
+@forward(np.pad)
+def pad_fwd(result, array, pad_width, mode="constant", constant_values=0, *, darray):
+    dresult = np.pad(darray, pad_width, mode=check_pad_mode(mode))
+
+
+@reverse(np.diff)
+def diff(result, g, a, n=1, axis=-1):
+    da = undiff(g, n, axis)
+
+
+@forward(np.diff)
+def diff_fwd(result, a, n=1, axis=-1, *, da):
+    dresult = np.diff(da, n, axis)
+
+
+# ---------------------------------------------------------------------------- joins
+# The first argument is a sequence; its cotangent is a sequence of the parts' cotangents.
+
+
+@reverse(np.concatenate)
+def concatenate(result, g, arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
+    darrays = unconcatenate(g, arrays, axis)
+
+
+@forward(np.concatenate)
+def concatenate_fwd(result, arrays, axis=0, out=None, *, dtype=None, casting="same_kind",
+                    darrays):
+    dresult = np.concatenate(dense_parts(darrays, arrays), axis)
+
+
+@reverse(np.stack)
+def stack(result, g, arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
+    darrays = unstack(g, arrays, axis)
+
+
+@forward(np.stack)
+def stack_fwd(result, arrays, axis=0, out=None, *, dtype=None, casting="same_kind",
+              darrays):
+    dresult = np.stack(dense_parts(darrays, arrays), axis)
+
+
+@reverse(np.hstack)
+def hstack(result, g, tup, *, dtype=None, casting="same_kind"):
+    dtup = unhstack(g, tup)
+
+
+@forward(np.hstack)
+def hstack_fwd(result, tup, *, dtype=None, casting="same_kind", dtup):
+    dresult = np.hstack(dense_parts(dtup, tup))
+
+
+@reverse(np.vstack)
+def vstack(result, g, tup, *, dtype=None, casting="same_kind"):
+    dtup = unvstack(g, tup)
+
+
+@forward(np.vstack)
+def vstack_fwd(result, tup, *, dtype=None, casting="same_kind", dtup):
+    dresult = np.vstack(dense_parts(dtup, tup))
+
+
+@reverse(np.dstack)
+def dstack(result, g, tup):
+    dtup = undstack(g, tup)
+
+
+@forward(np.dstack)
+def dstack_fwd(result, tup, *, dtup):
+    dresult = np.dstack(dense_parts(dtup, tup))
+
+
+# --------------------------------------------------------------------------- splits
+# The result is a list; parts nobody used arrive as None (or zeros) and count as zeros.
+
+
+@reverse(np.split, np.array_split)
+def split(result, g, ary, indices_or_sections, axis=0):
+    dary = np.concatenate(dense_parts(g, result), axis)
+
+
+@forward(np.split)
+def split_fwd(result, ary, indices_or_sections, axis=0, *, dary):
+    dresult = np.split(dary, indices_or_sections, axis)
+
+
+@forward(np.array_split)
+def array_split_fwd(result, ary, indices_or_sections, axis=0, *, dary):
+    dresult = np.array_split(dary, indices_or_sections, axis)
+
+
+@reverse(np.hsplit)
+def hsplit(result, g, ary, indices_or_sections):
+    if np.ndim(ary) > 1:
+        dary = np.concatenate(dense_parts(g, result), 1)
+    else:
+        dary = np.concatenate(dense_parts(g, result), 0)
+
+
+@forward(np.hsplit)
+def hsplit_fwd(result, ary, indices_or_sections, *, dary):
+    dresult = np.hsplit(dary, indices_or_sections)
+
+
+@reverse(np.vsplit)
+def vsplit(result, g, ary, indices_or_sections):
+    dary = np.concatenate(dense_parts(g, result), 0)
+
+
+@forward(np.vsplit)
+def vsplit_fwd(result, ary, indices_or_sections, *, dary):
+    dresult = np.vsplit(dary, indices_or_sections)
+
+
+@reverse(np.dsplit)
+def dsplit(result, g, ary, indices_or_sections):
+    dary = np.concatenate(dense_parts(g, result), 2)
+
+
+@forward(np.dsplit)
+def dsplit_fwd(result, ary, indices_or_sections, *, dary):
+    dresult = np.dsplit(dary, indices_or_sections)
