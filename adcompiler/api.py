@@ -25,8 +25,9 @@ from .frontend.parse import unwrap
 from .pytree import is_container, registry_version, tree_flatten, tree_leaves, tree_map
 from .rules.registry import rules_version
 from .runtime import zeros_like_tree
+from .transform.forward import zero_tangent
 
-__all__ = ["differentiable", "grad", "source", "value_and_grad", "vjp"]
+__all__ = ["differentiable", "grad", "jacobian", "jvp", "source", "value_and_grad", "vjp"]
 
 Wrt = int | str | Sequence[int | str]
 
@@ -378,10 +379,217 @@ def source(f: Callable[..., Any], kind: str = "grad", wrt: Wrt | None = None, *,
     return pipeline.build(func, kind, names, ranks, has_aux, containers=containers).source
 
 
+# -- forward mode -----------------------------------------------------------------------
+def _jvp_generated(func: types.FunctionType, params: list[str], wrt: list[str],
+                   values: list[Any]) -> pipeline.Generated:
+    """The compiled jvp of ``func`` for tangents of ``wrt`` (cached like the other kinds)."""
+    kinds = (tuple(_signature(v) for v in values), registry_version())
+    key = (func.__code__, tuple(id(c) for c in func.__closure__ or ()), "jvp", tuple(wrt),
+           False, kinds, rules_version())
+
+    def build() -> pipeline.Generated:
+        return pipeline.build(func, "jvp", wrt, _ranks(params, values),
+                              containers=_containers(params, values))
+
+    return cache.lookup_or_build(key, func.__globals__, build)
+
+
+def _tangent_for(func: types.FunctionType, name: str, value: Any, tangent: Any) -> Any:
+    """The user's tangent for argument ``name``, checked against the primal's shape."""
+    where = f"the tangent of argument {name!r} of {func.__qualname__}"
+    if is_container(value):
+        leaves, treedef = tree_flatten(value)
+        try:
+            given = tree_leaves(tangent) if is_container(tangent) else None
+        except TypeError:  # pragma: no cover - tree_leaves accepts anything
+            given = None
+        if given is None or len(given) != len(leaves):
+            raise ADError(f"{where} must have the argument's structure "
+                          f"({type(value).__name__} with {len(leaves)} leaves)")
+        out = []
+        for leaf, t in zip(leaves, given, strict=True):
+            if not _float_like(leaf) or t is None:
+                out.append(zero_tangent(leaf))
+                continue
+            if np.shape(t) != np.shape(leaf):
+                raise ADError(f"{where} has a leaf of shape {np.shape(t)} where the argument "
+                              f"has shape {np.shape(leaf)}")
+            out.append(t)
+        from .pytree import tree_unflatten
+
+        return tree_unflatten(treedef, out)
+    if np.shape(tangent) != np.shape(value):
+        raise ADError(f"{where} has shape {np.shape(tangent)}; the argument has shape "
+                      f"{np.shape(value)} (tangents have exactly the primal's shape)")
+    if isinstance(value, float) and not hasattr(tangent, "shape"):
+        return float(tangent)
+    return tangent
+
+
+def _jvp_call(func: types.FunctionType, primals: Sequence[Any], tangents: Sequence[Any]
+              ) -> tuple[Any, Any, pipeline.Generated | None]:
+    if not isinstance(primals, tuple | list) or not isinstance(tangents, tuple | list):
+        raise ADError("jvp(f, primals, tangents): primals and tangents are tuples with one "
+                      "entry per argument (use None as the tangent of an argument that is "
+                      "not differentiated)")
+    if len(tangents) != len(primals):
+        raise ADError(f"jvp(f, primals, tangents): {len(primals)} primal(s) but "
+                      f"{len(tangents)} tangent(s); give one tangent per argument (None for "
+                      "arguments that are not differentiated)")
+    params = _param_names(func)
+    values = _bind(func, tuple(primals), {})
+    given = list(tangents) + [None] * (len(values) - len(tangents))
+    wrt = [p for p, t in zip(params, given, strict=True) if t is not None]
+    _check_differentiable(func, params, wrt, values)
+    if not wrt:
+        value = func(*values)
+        return value, _like(zero_tangent(value), value), None
+    seeds = [_tangent_for(func, p, values[params.index(p)], given[params.index(p)])
+             for p in wrt]
+    generated = _jvp_generated(func, params, wrt, values)
+    value, tangent = generated.functions[generated.entry](*values, *seeds)
+    return value, _like(tangent, value), generated
+
+
+def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]
+        ) -> tuple[Any, Any]:
+    """Forward mode: ``(f(*primals), J·tangents)`` from one sweep of generated code.
+
+    ``primals`` and ``tangents`` are tuples with one entry per argument; a tangent of
+    None means the argument is not differentiated. A container argument takes a
+    tangent of the same structure; the output tangent has the output's structure,
+    shape and dtype.
+    """
+    value, tangent, _ = _jvp_call(_function(f), primals, tangents)
+    return value, tangent
+
+
+_JACOBIAN_MODES = ("auto", "forward", "reverse")
+
+
+class Jacobian:
+    """``J(*args)``: the Jacobian of ``f`` w.r.t. ``wrt``, shape ``out.shape + in.shape``."""
+
+    def __init__(self, f: Any, wrt: Wrt, mode: str) -> None:
+        if mode not in _JACOBIAN_MODES:
+            raise ADError(f"mode={mode!r}: expected one of {_JACOBIAN_MODES}")
+        self.func = _function(f)
+        self.wrt = wrt
+        self.mode = mode
+        self.names, self.many = _wrt_names(self.func, wrt)
+        self.params = _param_names(self.func)
+        self.last_mode: str | None = None
+        self._source: str | None = None
+        functools.update_wrapper(self, self.func)  # type: ignore[arg-type]
+        self.__name__ = f"jacobian_{self.func.__name__}"
+        self.__qualname__ = self.__name__
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        values = _bind(self.func, args, kwargs)
+        _check_differentiable(self.func, self.params, self.names, values)
+        for name in self.names:
+            value = values[self.params.index(name)]
+            if is_container(value) or not (_float_like(value) or isinstance(value, float)):
+                raise ADError(f"jacobian: argument {name!r} of {self.func.__qualname__} must "
+                              f"be a float or a float array, not {type(value).__name__}")
+        out = [self._one(values, name) for name in self.names]
+        return tuple(out) if self.many else out[0]
+
+    def _one(self, values: list[Any], name: str) -> Any:
+        index = self.params.index(name)
+        x = values[index]
+        mode = self.mode
+        value = None
+        if mode == "auto":
+            value = self.func(*values)
+            mode = "forward" if np.size(x) < np.size(value) else "reverse"
+        self.last_mode = mode
+        if mode == "forward":
+            return self._forward(values, index, x)
+        return self._reverse(values, index, x)
+
+    def _check_output(self, value: Any) -> tuple[int, ...]:
+        if is_container(value) or not hasattr(np.asarray(value), "shape"):
+            raise ADError(f"jacobian: {self.func.__qualname__} returned a "
+                          f"{type(value).__name__}; the Jacobian needs an array or float "
+                          "output")
+        return tuple(np.shape(value))
+
+    def _forward(self, values: list[Any], index: int, x: Any) -> np.ndarray:
+        """One jvp per input coordinate: the columns of J."""
+        name = self.params[index]
+        generated = _jvp_generated(self.func, self.params, [name], values)
+        self._source = generated.source
+        run = generated.functions[generated.entry]
+        basis = np.zeros(np.shape(x), dtype=getattr(x, "dtype", np.float64))
+        columns = []
+        value: Any = None
+        for k in range(basis.size):
+            seed = basis.copy()
+            seed.flat[k] = 1
+            tangent_in = float(seed) if isinstance(x, float) else seed
+            value, tangent = run(*values, tangent_in)
+            columns.append(np.broadcast_to(np.asarray(tangent), np.shape(value)))
+        out_shape = self._check_output(value if value is not None else self.func(*values))
+        dtype = _jacobian_dtype(value, x)
+        if not columns:
+            return np.zeros(out_shape + np.shape(x), dtype=dtype)
+        stacked = np.stack(columns, axis=-1).astype(dtype, copy=False)
+        return stacked.reshape(out_shape + np.shape(x))
+
+    def _reverse(self, values: list[Any], index: int, x: Any) -> np.ndarray:
+        """One pullback per output coordinate: the rows of J."""
+        value, pullback = vjp(self.func, *values)
+        self._source = pullback.source
+        out_shape = self._check_output(value)
+        dtype = _jacobian_dtype(value, x)
+        rows = []
+        basis = np.zeros(out_shape, dtype=getattr(np.asarray(value), "dtype", np.float64))
+        for k in range(basis.size):
+            seed = basis.copy()
+            seed.flat[k] = 1
+            cotangent = float(seed) if not out_shape and isinstance(value, float) else seed
+            row = pullback(cotangent)[index]
+            rows.append(np.broadcast_to(np.asarray(row), np.shape(x)))
+        if not rows:
+            return np.zeros(out_shape + np.shape(x), dtype=dtype)
+        return np.stack(rows).astype(dtype, copy=False).reshape(out_shape + np.shape(x))
+
+    @property
+    def source(self) -> str:
+        """The generated code the last call ran (jvp or vjp), or the generic jvp/vjp."""
+        if self._source is not None:
+            return self._source
+        kind = "vjp" if self.mode == "reverse" else "jvp"
+        return source(self.func, kind, self.wrt)
+
+    def __repr__(self) -> str:
+        return f"<adcompiler jacobian of {self.func.__qualname__} wrt={self.wrt!r} " \
+               f"mode={self.mode!r}>"
+
+
+def _jacobian_dtype(value: Any, x: Any) -> Any:
+    kinds = [np.asarray(v).dtype for v in (value, x)]
+    if all(k == np.float32 for k in kinds):
+        return np.float32
+    return np.result_type(np.float64, *[k for k in kinds if k.kind in "fc"])
+
+
+def jacobian(f: Callable[..., Any], wrt: Wrt | None = None, *, mode: str = "auto"
+             ) -> Jacobian:
+    """``J(*args)`` → the Jacobian of ``f`` with shape ``out.shape + in.shape``.
+
+    ``mode="forward"`` takes one jvp per input coordinate, ``"reverse"`` one pullback per
+    output coordinate, ``"auto"`` whichever needs fewer sweeps.
+    """
+    return Jacobian(f, _default_wrt(f) if wrt is None else wrt, mode)
+
+
 def differentiable(f: Callable[..., Any] | None = None, *, wrt: Wrt = 0) -> Any:
     """Mark ``f`` as differentiable; the wrapper calls exactly like ``f``.
 
-    The wrapper carries ``.grad()``, ``.value_and_grad()`` and ``.vjp()``; ``wrt`` here
+    The wrapper carries ``.grad()``, ``.value_and_grad()``, ``.vjp()`` and ``.jvp()``;
+    ``wrt`` here
     is the default for them and for ``ad.grad(wrapper)``.
     """
     if f is None:
@@ -400,4 +608,6 @@ def differentiable(f: Callable[..., Any] | None = None, *, wrt: Wrt = 0) -> Any:
     wrapper.value_and_grad = lambda wrt=None, has_aux=False: value_and_grad(  # type: ignore
         wrapper, wrt, has_aux=has_aux)
     wrapper.vjp = lambda *args: vjp(wrapper, *args)  # type: ignore[attr-defined]
+    wrapper.jvp = lambda primals, tangents: jvp(  # type: ignore[attr-defined]
+        wrapper, primals, tangents)
     return wrapper

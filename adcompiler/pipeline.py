@@ -22,11 +22,12 @@ from .frontend.normalize import AnfFunction, normalize
 from .frontend.parse import ParsedFunction, parse_function
 from .frontend.validate import validate
 from .optimize import optimize
+from .transform.forward import forward_transform
 from .transform.reverse import ReverseProgram, reverse_transform
 
 __all__ = ["KINDS", "Generated", "build"]
 
-KINDS = ("grad", "value_and_grad", "vjp")
+KINDS = ("grad", "value_and_grad", "vjp", "jvp")
 
 
 @dataclass
@@ -98,7 +99,7 @@ def _with_aux(anf: AnfFunction) -> tuple[str, str]:
     return loss, aux
 
 
-def _guards(parsed: ParsedFunction, program: ReverseProgram) -> dict[str, Any]:
+def _guards(parsed: ParsedFunction, program: Any = None) -> dict[str, Any]:
     """Global names whose binding decided a rule: rebinding them must recompile."""
     guards: dict[str, Any] = {}
     for node in ast.walk(parsed.node):
@@ -167,6 +168,61 @@ def _callee_builder(sources: list[str]) -> Any:
     return build_callee
 
 
+_jvp_callees: dict[Any, Generated] = {}
+_jvp_in_progress: dict[Any, _Deferred] = {}
+
+
+def _jvp_callee_builder(sources: list[str]) -> Any:
+    """``build_callee`` for forward mode: each callee's jvp once per (function, wrt, ranks)."""
+
+    def build_callee(callee: types.FunctionType, wrt: list[str], ranks: dict[str, int],
+                     partial: bool) -> Any:
+        from .rules.registry import rules_version
+
+        key = (callee.__code__, tuple(id(c) for c in callee.__closure__ or ()), tuple(wrt),
+               tuple(sorted(ranks.items())), rules_version())
+        if key in _jvp_in_progress:
+            return _jvp_in_progress[key]
+        generated = _jvp_callees.get(key)
+        if generated is None or any(callee.__globals__.get(n) is not o
+                                    for n, o in generated.guards.items()):
+            handle = _Deferred(f"{callee.__name__}_jvp")
+            _jvp_in_progress[key] = handle
+            suffix = "_wrt_" + "_".join(wrt) if partial else ""
+            try:
+                generated = build(callee, "jvp", wrt, ranks, suffix=suffix)
+            finally:
+                del _jvp_in_progress[key]
+            handle.target = generated.functions[generated.entry]
+            _jvp_callees[key] = generated
+        if generated.source not in sources:
+            sources.append(generated.source)
+        return generated.functions[generated.entry]
+
+    return build_callee
+
+
+def _build_jvp(func: types.FunctionType, parsed: ParsedFunction, anf: AnfFunction,
+               wrt: list[str], ranks: dict[str, int], suffix: str,
+               containers: dict[str, Any] | None, debug: bool) -> Generated:
+    """``f_jvp(*args, *tangents) -> (value, tangent)``: primal and tangent interleaved."""
+    callee_sources: list[str] = []
+    program = forward_transform(anf, wrt, ranks,
+                                build_callee=_jvp_callee_builder(callee_sources),
+                                containers=containers)
+    body = with_line_comments(program.body, parsed.filename)
+    returned = ast.Tuple(elts=[program.result, program.tangent], ctx=ast.Load())
+    function = _def(f"{anf.name}{suffix}_jvp", [*anf.params, *program.tangent_params],
+                    [*body, ast.Return(value=returned)])
+    function = optimize(function, keep=set())
+    own = to_source(function)
+    _debug("forward transform", own, debug)
+    functions = compile_functions(own, [function.name], program.scope.helpers, func,
+                                  f"jvp of {anf.name}{suffix}")
+    return Generated(_with_callees(own, callee_sources), functions, function.name, None,
+                     _guards(parsed))
+
+
 def _checkpoint_pair(callee: types.FunctionType, pair: tuple[Any, Any], sources: list[str]
                      ) -> tuple[Any, Any]:
     """Forward keeps only the inputs; the pullback recomputes, then pulls back."""
@@ -209,6 +265,8 @@ def build(
     validate(parsed)
     anf = normalize(parsed)
     _debug("normalize", ast.unparse(anf.body_module()), debug)
+    if kind == "jvp":
+        return _build_jvp(func, parsed, anf, wrt, ranks, suffix, containers, debug)
     aux = _with_aux(anf)[1] if has_aux else None
     program = reverse_transform(anf, wrt, ranks, seeded=kind != "vjp",
                                 build_callee=_callee_builder(callee_sources),

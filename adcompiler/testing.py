@@ -5,6 +5,11 @@ dtype, with a step scaled to each coordinate, and compared coordinate by coordin
 failure names the argument, the index and both values. For functions with a non-scalar
 output the check goes through ``vjp`` with a random cotangent (the dot-product form
 ``<w, J v>``), so every output coordinate takes part.
+
+Forward mode is checked with a random tangent ``v`` per argument: ``jvp`` must match the
+central directional difference ``(f(x + h v) - f(x - h v)) / 2h``, and, when both modes
+are checked, forward and reverse must agree in the dot-product test
+``<J v, w> = <v, J^T w>`` for a random output cotangent ``w``.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import numpy as np
 
 from . import api
 from .frontend.parse import unwrap
+from .pytree import is_container, tree_leaves, tree_map
 
 __all__ = ["check_grads", "numerical_grad"]
 
@@ -73,7 +79,7 @@ def check_grads(
     args: Sequence[Any],
     wrt: int | str | Sequence[int | str] = 0,
     *,
-    modes: Sequence[str] = ("reverse",),
+    modes: Sequence[str] = ("reverse", "forward"),
     order: int = 1,
     atol: float = 1e-5,
     rtol: float = 1e-4,
@@ -81,14 +87,16 @@ def check_grads(
 ) -> None:
     """Raise ``AssertionError`` unless the generated derivatives match finite differences.
 
-    ``modes`` lists the modes to check; this release generates reverse mode.
+    ``modes`` lists the modes to check: ``"reverse"`` (gradients or vector-Jacobian
+    products) and ``"forward"`` (Jacobian-vector products); with both, also the
+    dot-product test between them.
     """
-    unknown = set(modes) - {"reverse"}
+    unknown = set(modes) - {"reverse", "forward"}
     if unknown:
-        raise ValueError(f"modes {sorted(unknown)} are not available in this release; "
-                         "use modes=('reverse',)")
+        raise ValueError(f"modes {sorted(unknown)} are not known; use 'reverse' and/or "
+                         "'forward'")
     if order != 1:
-        raise ValueError("order=2 needs forward mode, which this release does not generate")
+        raise ValueError("order=2 (derivatives of derivatives) is not available yet")
     func = unwrap(f)
     params = api._param_names(func)
     names, _ = api._wrt_names(func, wrt)
@@ -96,6 +104,16 @@ def check_grads(
     args = list(args)
     rng = np.random.default_rng(seed)
     value = f(*args)
+    if "reverse" in modes:
+        _check_reverse(f, args, names, indices, value, rng, atol, rtol)
+    if "forward" in modes:
+        _check_forward(f, args, names, indices, value, rng, atol, rtol,
+                       dot_product="reverse" in modes)
+
+
+def _check_reverse(f: Callable[..., Any], args: list[Any], names: list[str],
+                   indices: list[int], value: Any, rng: np.random.Generator, atol: float,
+                   rtol: float) -> None:
     if np.size(value) == 1 and not isinstance(value, tuple | list | dict):
         grads = api.grad(f, tuple(indices))(*args)
         for index, name, g in zip(indices, names, grads, strict=True):
@@ -107,3 +125,75 @@ def check_grads(
     for index, name in zip(indices, names, strict=True):
         _compare(name, "vector-Jacobian product", cotangents[index],
                  numerical_grad(f, args, index, cotangent), atol, rtol)
+
+
+def _float_leaf(x: Any) -> bool:
+    return api._float_like(x) or (isinstance(x, float))
+
+
+def _random_tangent(x: Any, rng: np.random.Generator) -> Any:
+    def leaf(v: Any) -> Any:
+        if not _float_leaf(v):
+            return None
+        t = rng.standard_normal(np.shape(v))
+        return float(t) if isinstance(v, float) else t.astype(np.asarray(v).dtype)
+
+    return tree_map(leaf, x) if is_container(x) else leaf(x)
+
+
+def _moved(x: Any, v: Any, step: float) -> Any:
+    def leaf(a: Any, t: Any) -> Any:
+        if t is None:
+            return a
+        moved = np.asarray(a, dtype=np.float64) + step * np.asarray(t, dtype=np.float64)
+        return float(moved) if isinstance(a, float) else moved
+
+    return tree_map(leaf, x, v) if is_container(x) else leaf(x, v)
+
+
+def _leaves(value: Any) -> list[Any]:
+    return tree_leaves(value) if is_container(value) else [value]
+
+
+def _flat(value: Any, like: Any = None) -> np.ndarray:
+    """The numeric leaves of ``value`` in one float64 vector (None counts as zeros)."""
+    shapes = [np.shape(leaf) for leaf in _leaves(like if like is not None else value)]
+    parts = [np.zeros(shape) if leaf is None else np.ravel(np.asarray(leaf, dtype=np.float64))
+             for leaf, shape in zip(_leaves(value), shapes, strict=True)]
+    return np.concatenate([np.ravel(p) for p in parts]) if parts else np.zeros(0)
+
+
+def _check_forward(f: Callable[..., Any], args: list[Any], names: list[str],
+                   indices: list[int], value: Any, rng: np.random.Generator, atol: float,
+                   rtol: float, dot_product: bool) -> None:
+    """jvp against central directional differences, then <J v, w> = <v, J^T w>."""
+    for index, name in zip(indices, names, strict=True):
+        x = args[index]
+        v = _random_tangent(x, rng)
+        tangents: list[Any] = [None] * len(args)
+        tangents[index] = v
+        _, jv = api.jvp(f, tuple(args), tuple(tangents))
+        sizes = [float(np.max(np.abs(np.asarray(leaf, dtype=np.float64))))
+                 for leaf in _leaves(x) if _float_leaf(leaf) and np.size(leaf)]
+        scale = max([1.0, *sizes])
+        step = 1e-6 * scale
+        base64 = [_as_float64(a) if i == index and not is_container(a) else a
+                  for i, a in enumerate(args)]
+        plus, minus = list(base64), list(base64)
+        plus[index] = _moved(base64[index], v, step)
+        minus[index] = _moved(base64[index], v, -step)
+        numeric = (_flat(f(*plus)) - _flat(f(*minus))) / (2 * step)
+        _compare(name, "Jacobian-vector product (flattened output)", _flat(jv, value),
+                 numeric,
+                 atol, rtol)
+        if not dot_product or is_container(value):
+            continue
+        w = rng.standard_normal(np.shape(value))
+        _, pullback = api.vjp(f, *args)
+        jtw = pullback(w if np.shape(value) else float(w))[index]
+        left = float(np.sum(np.asarray(jv, dtype=np.float64) * w))
+        right = float(np.dot(_flat(v, x), _flat(jtw, x)))
+        if not np.isclose(left, right, atol=atol, rtol=rtol):
+            raise AssertionError(
+                f"dot-product test for argument {name!r}: forward <J v, w> = {left!r}, "
+                f"reverse <v, J^T w> = {right!r}")

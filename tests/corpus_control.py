@@ -5,9 +5,8 @@ tests/test_control_flow.py checks each gradient against central finite differenc
 Evaluation points are chosen away from branch boundaries and kinks.
 """
 
-import numpy as np
-
 import corpus_control_helpers as helpers
+import numpy as np
 from corpus_control_helpers import Scaler, cube_plus
 
 THRESHOLD = 0.5
@@ -47,7 +46,7 @@ def nested_ifs(x, y):
             r = x * y
         else:
             r = x - y * y
-    else:
+    else:  # noqa: PLR5501  (nested ifs on purpose)
         if y > x:
             r = np.cos(x) * y
         else:
@@ -168,6 +167,13 @@ def range_runtime_bound(x, n):
     return s
 
 
+def linear_accumulate(x, n):
+    s = 0.0
+    for i in range(n):
+        s = s + x * i
+    return s
+
+
 def range_start_stop_step(x, n):
     p = x
     for k in range(1, n, 2):
@@ -191,7 +197,7 @@ def loop_enumerate(v):
 
 def loop_zip(u, v):
     acc = 1.0
-    for a, b in zip(u, v):
+    for a, b in zip(u, v, strict=True):
         acc = acc * (1.0 + a * b)
     return acc
 
@@ -240,7 +246,7 @@ def loop_with_branch(v):
 
 def loop_break(x):
     s = x
-    for i in range(20):
+    for _ in range(20):
         s = s * 1.2 + 0.1
         if s > 3.0:
             break
@@ -258,7 +264,7 @@ def loop_continue(v):
 
 def loop_else(x):
     s = x
-    for i in range(3):
+    for _ in range(3):
         s = s * x
         if s > 100.0:
             break
@@ -294,6 +300,20 @@ def loop_subscript_aug(v):
     return w[0] + w[1] * w[2]
 
 
+def loop_updates_index_copy(v):
+    w = v.copy()
+    for i in range(1, 3):
+        w[i] = w[i] + w[i - 1] * 0.5
+    return w[2] * w[0]
+
+
+def loop_subscript_aug_copy(v):
+    w = v.copy()
+    for i in range(3):
+        w[i] *= v[(i + 1) % 3]
+    return w[0] + w[1] * w[2]
+
+
 def horner(coeffs, x):
     acc = 0.0
     for c in coeffs:
@@ -324,6 +344,65 @@ def euler_ode(k, y0):
 
 
 # -- while loops ------------------------------------------------------------------------
+
+
+def loop_branch_carried(x, n):
+    s = x
+    for _ in range(n):
+        if s > 1.0:
+            s = s * 0.5
+        else:
+            s = s * s + x
+    return s
+
+
+def loop_swap_product(x, y):
+    prev = x
+    cur = y
+    for _ in range(4):
+        prev, cur = cur, cur * prev
+    return cur + prev
+
+
+def nested_loop_carried_array(h, W):
+    for i in range(2):
+        for j in range(3):
+            h = np.sin(h) * W[i, j] + h
+    return h @ h
+
+
+def while_array_state(v, x):
+    h = v
+    while h @ h < 10.0:
+        h = h * 1.5 + x
+    return h[0] * h[1]
+
+
+def rnn_collect_states(W, xs):
+    h = xs[0] * 0.0
+    states = []
+    for t in range(xs.shape[0]):
+        h = np.tanh(W @ h + xs[t])
+        states.append(h)
+    return sum(s @ s for s in states)
+
+
+def loop_np_sum(v, n):
+    total = 0.0
+    for k in range(n):
+        total = total + np.sum(np.sin(v * (k + 1.0)))
+    return total
+
+
+def branch_value_used_in_loop(x, v):
+    if x > 0.0:
+        scale = x * x
+    else:
+        scale = -x
+    acc = 0.0
+    for a in v:
+        acc = acc + scale * a * a
+    return acc
 
 
 def while_data_dependent(x):
@@ -391,6 +470,29 @@ def list_indexing(x, y):
     items = [x, y, x * y]
     items.append(items[2] * x)
     return items[-1] + items[1] * items[0]
+
+
+def list_append_read_last(x, y):
+    items = [x, y]
+    items.append(items[1] * x)
+    return items[-1]
+
+
+def list_append_read_first(x, y):
+    items = [x, y]
+    items.append(x * 3.0)
+    return items[-1] + items[0]
+
+
+def list_append_read_new_by_position(x, y):
+    items = [x, y]
+    items.append(items[1] * x)
+    return items[2]
+
+
+def list_concatenate_operator(x, y):
+    items = [x, y] + [x * 3.0]  # noqa: RUF005
+    return items[-1] + items[0]
 
 
 def list_stack(v):
@@ -472,6 +574,17 @@ def call_function_argument(x):
 def method_of_object(x):
     s = Scaler(1.5)
     return s.apply(x) + s.twice(x)
+
+
+SCALER = Scaler(0.75)
+
+
+def method_of_global_object(x):
+    return SCALER.apply(x) * x
+
+
+def method_calling_self_method(x):
+    return SCALER.twice(x)
 
 
 def power_recursive(x, n):
@@ -567,3 +680,7 @@ async def fetch(x):
 async def uses_await(x):
     y = await fetch(x)
     return y * 2.0
+
+
+def uses_yield_from(x):
+    yield from [x]

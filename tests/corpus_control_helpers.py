@@ -17,7 +17,7 @@ def smooth_step(x):
 
 def weighted(values, weights):
     total = 0.0
-    for v, w in zip(values, weights):
+    for v, w in zip(values, weights, strict=True):
         total = total + v * w
     return total + OFFSET
 

@@ -167,6 +167,25 @@ def _assigned_names(stmts: list[ast.stmt], updates: bool = True) -> list[str]:
     return list(names)
 
 
+_NOT_CONSTANT = object()
+
+
+def _constant_value(node: ast.expr) -> Any:
+    """The value of a numeric literal, a negated one, or a tuple of them."""
+    if isinstance(node, ast.Constant) and (node.value is None or type(node.value) in (
+            int, float, bool, str)):
+        return node.value
+    if (isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd)
+            and isinstance(node.operand, ast.Constant)
+            and type(node.operand.value) in (int, float)):
+        value = node.operand.value
+        return -value if isinstance(node.op, ast.USub) else value
+    if isinstance(node, ast.Tuple):
+        values = tuple(_constant_value(e) for e in node.elts)
+        return _NOT_CONSTANT if _NOT_CONSTANT in values else values
+    return _NOT_CONSTANT
+
+
 class _Rename(ast.NodeTransformer):
     """Rename variables (comprehension targets) throughout a subtree."""
 
@@ -265,6 +284,9 @@ class _Normalizer:
     def atom(self, node: ast.expr, hint: str | None = None) -> ast.expr:
         if isinstance(node, ast.Constant):
             return node
+        folded = _constant_value(node)
+        if folded is not _NOT_CONSTANT and not isinstance(folded, tuple):
+            return ast.Constant(folded)  # ``-1`` stays a literal
         if isinstance(node, ast.Name):
             return self.load(node.id, node)
         if self.is_static(node):
@@ -385,9 +407,18 @@ class _Normalizer:
             if isinstance(arg, ast.Starred):
                 args.append(ast.Starred(value=self.atom(arg.value), ctx=ast.Load()))
             else:
-                args.append(self.atom(arg))
-        keywords = [ast.keyword(arg=k.arg, value=self.atom(k.value)) for k in node.keywords]
+                args.append(self.argument(arg))
+        keywords = [ast.keyword(arg=k.arg, value=self.argument(k.value))
+                    for k in node.keywords]
         return ast.Call(func=func, args=args, keywords=keywords)
+
+    def argument(self, node: ast.expr) -> ast.expr:
+        """A call argument: literal tuples such as ``axis=(0, 1)`` stay inline, so rules
+        can decide on them when they are filled."""
+        folded = _constant_value(node)
+        if isinstance(folded, tuple):
+            return ast.Constant(folded)
+        return self.atom(node)
 
     def index(self, node: ast.expr) -> ast.expr:
         if isinstance(node, ast.Slice):

@@ -54,6 +54,14 @@ def propagate_constants(func: ast.FunctionDef, keep: set[str]) -> ast.FunctionDe
             if not hasattr(nxt, "ad_source_line"):
                 nxt.ad_source_line = stmt.ad_source_line  # type: ignore[attr-defined]
 
-        func.body = [simplify(_Substitute(name, value).visit(s)) for s in func.body]
+        func.body = [_substituted(s, name, value) for s in func.body]
         return propagate_constants(func, keep)
     return func
+
+
+def _substituted(stmt: ast.stmt, name: str, value: float) -> ast.stmt:
+    """``stmt`` with the constant folded in; statements that never read ``name`` are left
+    exactly as they were (a primal ``w = v * 1.0`` must stay a new array, not ``w = v``)."""
+    if not any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(stmt)):
+        return stmt
+    return simplify(_Substitute(name, value).visit(stmt))

@@ -222,7 +222,8 @@ def mean_fwd(result, a, axis=None, dtype=None, out=None, keepdims=False, *, da):
 # ------------------------------------------------------------------------------- prod
 
 
-@reverse(np.prod, ("method", "prod"))
+@reverse(np.prod, ("method", "prod"),
+         notes="exact with zeros: one zero gets the product of the others, two give 0")
 def prod(result, g, a, axis=None, dtype=None, out=None, keepdims=False):
     if static(axis is None or keepdims):
         g_expanded = g
@@ -240,7 +241,8 @@ def prod_fwd(result, a, axis=None, dtype=None, out=None, keepdims=False, *, da):
 # One template each way for max and min: the tied elements are those equal to result.
 
 
-@reverse(np.max, np.amax, ("method", "max"), np.min, np.amin, ("method", "min"))
+@reverse(np.max, np.amax, ("method", "max"), np.min, np.amin, ("method", "min"),
+         notes="ties split the cotangent equally (the shares sum to 1)")
 def extreme(result, g, a, axis=None, out=None, keepdims=False):
     if static(axis is None or keepdims):
         g_expanded = g
@@ -276,7 +278,7 @@ def var_fwd(result, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, 
                / (reduced_size(a, axis) - ddof))
 
 
-@reverse(np.std, ("method", "std"))
+@reverse(np.std, ("method", "std"), notes="0 where the std is 0 (a constant slice)")
 def std(result, g, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
     centered = a - np.mean(a, axis=axis, keepdims=True)
     # a constant slice (std 0) gives 0, not 0 / 0
@@ -313,7 +315,7 @@ def cumsum_fwd(result, a, axis=None, dtype=None, out=None, *, da):
     dresult = np.cumsum(da, axis=axis)
 
 
-@reverse(np.cumprod, ("method", "cumprod"))
+@reverse(np.cumprod, ("method", "cumprod"), notes="exact with zeros")
 def cumprod(result, g, a, axis=None, dtype=None, out=None):
     da = cumprod_da(g, a, result, axis)
 
@@ -326,7 +328,7 @@ def cumprod_fwd(result, a, axis=None, dtype=None, out=None, *, da):
 # ------------------------------------------------------------------------------- norm
 
 
-@reverse(np.linalg.norm)
+@reverse(np.linalg.norm, notes="0 at the zero vector; matrix ords None and 'fro' only")
 def norm(result, g, x, ord=None, axis=None, keepdims=False):
     if static(axis is None or keepdims):
         g_expanded = g

@@ -105,7 +105,9 @@ def power_fwd(result, a, b, *, da, db):
 
 def matmul_da(g, a, b):
     """Cotangent of ``a`` in ``a @ b`` for any ranks NumPy's matmul accepts."""
-    if np.ndim(b) == 1:
+    if np.ndim(a) == 1 and np.ndim(b) == 1:
+        da = g * b
+    elif np.ndim(b) == 1:
         da = np.expand_dims(g, -1) * b
     else:
         gm = np.expand_dims(g, -2) if np.ndim(a) == 1 else g
@@ -117,8 +119,10 @@ def matmul_da(g, a, b):
 
 def matmul_db(g, a, b):
     """Cotangent of ``b`` in ``a @ b`` for any ranks NumPy's matmul accepts."""
-    if np.ndim(a) == 1:
-        db = np.expand_dims(a, -1) * (np.expand_dims(g, -2) if np.ndim(b) > 1 else g)
+    if np.ndim(a) == 1 and np.ndim(b) == 1:
+        db = g * a
+    elif np.ndim(a) == 1:
+        db = np.expand_dims(a, -1) * np.expand_dims(g, -2)
     else:
         gm = np.expand_dims(g, -1) if np.ndim(b) == 1 else g
         db = np.matmul(np.swapaxes(a, -1, -2), gm)

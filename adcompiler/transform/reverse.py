@@ -39,6 +39,11 @@ from .scope import Scope
 
 __all__ = ["ReverseProgram", "reverse_transform"]
 
+# called with the array alone, these reduce it to a scalar (the method forms too)
+_FULL_REDUCTIONS = {np.sum, np.mean, np.prod, np.max, np.min, np.amax, np.amin, np.var,
+                    np.std, np.linalg.norm,
+                    *(("method", name) for name in ("sum", "mean", "prod", "max", "min",
+                                                    "var", "std"))}
 _CONTAINER_RESULTS = {np.split, np.array_split, np.hsplit, np.vsplit, np.dsplit,
                       np.linalg.slogdet, np.linalg.eigh, np.linalg.svd, np.linalg.qr,
                       np.meshgrid, np.broadcast_arrays, divmod, np.divmod, np.frexp, np.modf}
@@ -55,6 +60,23 @@ def _store(name: str) -> ast.Name:
 
 def _assign(target: str, value: ast.expr) -> ast.Assign:
     return ast.Assign(targets=[_store(target)], value=value)
+
+
+def _index_value(index: ast.expr) -> ast.expr:
+    """An index as an ordinary expression: ``1:3`` becomes ``slice(1, 3)``.
+
+    Slices are only valid syntax inside brackets; passed to ``np.add.at`` or ``add_item``
+    the index must be a value.
+    """
+    if isinstance(index, ast.Slice):
+        parts = [copy.deepcopy(p) if p is not None else ast.Constant(None)
+                 for p in (index.lower, index.upper, index.step)]
+        if isinstance(parts[2], ast.Constant) and parts[2].value is None:
+            parts.pop()  # slice(lower, upper): a step of None is the default
+        return _call(ast.Name(id="slice", ctx=ast.Load()), *parts)
+    if isinstance(index, ast.Tuple):
+        return ast.Tuple(elts=[_index_value(e) for e in index.elts], ctx=ast.Load())
+    return copy.deepcopy(index)
 
 
 def _call(func: ast.expr, *args: ast.expr) -> ast.Call:
@@ -122,6 +144,7 @@ class _Reverse:
                  build_callee: Any = None, containers: dict[str, Any] | None = None) -> None:
         self.anf = anf
         self.children: dict[str, Any] = dict(containers or {})
+        self.sequences: set[str] = set()  # names that hold a list or tuple display
         self.array_names: set[str] = set()
         self.build_callee = build_callee
         self.user_calls: dict[int, UserCall] = {}
@@ -301,8 +324,11 @@ class _Reverse:
             if isinstance(stmt.value, ast.Call) and prim.kind == "rule":
                 elementwise = elementwise and not stmt.value.keywords
             self.shapes.assign(name, stmt.value, elementwise or prim.kind == "copy")
-            if isinstance(stmt.value, ast.Tuple | ast.List) and name not in self.anf.multi_def:
-                self.literals[name] = list(stmt.value.elts)
+            if isinstance(stmt.value, ast.Tuple | ast.List):
+                self.sequences.add(name)
+                if name not in self.anf.multi_def and not any(
+                        isinstance(e, ast.Starred) for e in stmt.value.elts):
+                    self.literals[name] = list(stmt.value.elts)
         self._infer_children(assigns)
         self._infer_ranks(assigns)
         self._infer_arrays(assigns)
@@ -456,10 +482,7 @@ class _Reverse:
             if prim.rule.broadcasting and not prim.keywords:
                 ranks = [self._rank_of(a) for a in prim.args]
                 return None if None in ranks else max(ranks)  # type: ignore[type-var]
-            if len(value.args) == 1 and not value.keywords and isinstance(
-                prim.rule.key, types.BuiltinFunctionType | types.FunctionType
-            ) and getattr(prim.rule.key, "__name__", "") in ("sum", "mean", "prod", "max",
-                                                              "min", "amax", "amin"):
+            if len(prim.args) == 1 and not prim.keywords and prim.rule.key in _FULL_REDUCTIONS:
                 return 0
         return None
 
@@ -486,7 +509,7 @@ class _Reverse:
         dbase = self.adjoint_name(base.id)
         so_far: ast.expr = _name(dbase) if base.id in self.state else ast.Constant(None)
         out.append(_assign(dbase, _call(_name(self.scope.bind("add_item", add_item)), so_far,
-                                        _name(base.id), copy.deepcopy(key), g)))
+                                        _name(base.id), _index_value(key), g)))
         self.state.add(base.id)
         self.owned.discard(base.id)
         return []
@@ -667,6 +690,13 @@ class _Reverse:
     def fill_rule(self, stmt: ast.Assign, prim: Primitive, result: str, g: ast.expr,
                   out: list[ast.stmt]) -> list[tuple[str, ast.expr]]:
         rule = prim.rule
+        if isinstance(stmt.value, ast.BinOp) and any(
+                isinstance(a, ast.Name) and (a.id in self.sequences or isinstance(
+                    self.children.get(a.id), dict)) for a in prim.args):
+            raise self.error(UnsupportedSyntaxError,
+                             f"the operator {ast.unparse(stmt.value)!r} on a list or tuple "
+                             "(concatenation or repetition); build the list with append, a "
+                             "comprehension or [*a, b]")
         assert rule is not None
         if rule.reverse is None:
             raise self.error(NonDifferentiableError,
@@ -815,7 +845,7 @@ class _Reverse:
             else:
                 out.append(ast.Expr(_call(ast.Attribute(
                     value=ast.Attribute(value=np_name, attr="add", ctx=ast.Load()),
-                    attr="at", ctx=ast.Load()), _name(dbase), copy.deepcopy(index), g)))
+                    attr="at", ctx=ast.Load()), _name(dbase), _index_value(index), g)))
             return None
         holder = dbase if base not in self.state else self.namer.fresh(f"{dbase}_part")
         out.append(_assign(holder, _call(
@@ -826,7 +856,7 @@ class _Reverse:
         else:
             out.append(ast.Expr(_call(ast.Attribute(
                 value=ast.Attribute(value=np_name, attr="add", ctx=ast.Load()),
-                attr="at", ctx=ast.Load()), _name(holder), copy.deepcopy(index), g)))
+                attr="at", ctx=ast.Load()), _name(holder), _index_value(index), g)))
         if holder == dbase:
             self.state.add(base)
             self.owned.add(base)
