@@ -267,19 +267,36 @@ class Transformed:
         values = _bind(self.func, args, kwargs)
         _check_differentiable(self.func, self.params, self.names, values)
         generated = self._generated(values)
-        value, grads = generated.functions[generated.entry](*values)
+        try:
+            value, grads = generated.functions[generated.entry](*values)
+        except ADError:
+            raise
+        except Exception as exc:
+            # a non-scalar output can make the seeded adjoint fail before the check below
+            # (np.stack's adjoint of a scalar seed): report the real mistake
+            try:
+                out = self.func(*values)
+            except Exception:
+                out = None
+            loss = out[0] if self.has_aux and isinstance(out, tuple) else out
+            if out is not None and not _is_scalar(loss):
+                raise self._non_scalar(loss) from exc
+            raise
         loss = value[0] if self.has_aux else value
         if not _is_scalar(loss):
-            raise NonScalarOutputError(
-                f"{self.func.__qualname__} returned a value of shape {np.shape(loss)}; "
-                "grad and value_and_grad need a scalar output. Use ad.vjp(f, *args) to "
-                "pull back a cotangent of that shape, or ad.jacobian(f) for the full "
-                "Jacobian")
+            raise self._non_scalar(loss)
         if len(self.names) == 1:
             grads = (grads,)
         grads = tuple(_like(g, values[self.params.index(n)])
                       for g, n in zip(grads, self.names, strict=True))
         return value, grads if self.many else grads[0]
+
+    def _non_scalar(self, loss: Any) -> NonScalarOutputError:
+        return NonScalarOutputError(
+            f"{self.func.__qualname__} returned a value of shape {np.shape(loss)}; "
+            "grad and value_and_grad need a scalar output. Use ad.vjp(f, *args) to "
+            "pull back a cotangent of that shape, or ad.jacobian(f) for the full "
+            "Jacobian")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         value, grads = self.run(args, kwargs)

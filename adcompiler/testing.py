@@ -114,17 +114,41 @@ def check_grads(
 def _check_reverse(f: Callable[..., Any], args: list[Any], names: list[str],
                    indices: list[int], value: Any, rng: np.random.Generator, atol: float,
                    rtol: float) -> None:
-    if np.size(value) == 1 and not isinstance(value, tuple | list | dict):
+    scalar = np.size(value) == 1 and not isinstance(value, tuple | list | dict)
+    if scalar:
         grads = api.grad(f, tuple(indices))(*args)
-        for index, name, g in zip(indices, names, grads, strict=True):
-            _compare(name, "gradient", g, numerical_grad(f, args, index), atol, rtol)
-        return
-    cotangent = rng.standard_normal(np.shape(value))
-    _, pullback = api.vjp(f, *args)
-    cotangents = pullback(cotangent)
-    for index, name in zip(indices, names, strict=True):
-        _compare(name, "vector-Jacobian product", cotangents[index],
-                 numerical_grad(f, args, index, cotangent), atol, rtol)
+        cotangent = None
+    else:
+        cotangent = rng.standard_normal(np.shape(value))
+        _, pullback = api.vjp(f, *args)
+        everything = pullback(cotangent)
+        grads = tuple(everything[i] for i in indices)
+    what = "gradient" if scalar else "vector-Jacobian product"
+    for index, name, g in zip(indices, names, grads, strict=True):
+        if is_container(args[index]):
+            # a container argument: the gradient along a random direction of its leaves
+            v = _random_tangent(args[index], rng)
+            numeric = _directional(f, args, index, v)
+            weights = np.ravel(cotangent) if cotangent is not None else np.ones(1)
+            _compare(name, f"{what} along a random direction",
+                     float(np.dot(_flat(g, args[index]), _flat(v, args[index]))),
+                     float(np.dot(weights, numeric)), atol, rtol)
+            continue
+        _compare(name, what, g, numerical_grad(f, args, index, cotangent), atol, rtol)
+
+
+def _directional(f: Callable[..., Any], args: list[Any], index: int, v: Any) -> np.ndarray:
+    """Central difference of the flattened output of ``f`` along ``v`` at ``args[index]``."""
+    x = args[index]
+    sizes = [float(np.max(np.abs(np.asarray(leaf, dtype=np.float64))))
+             for leaf in _leaves(x) if _float_leaf(leaf) and np.size(leaf)]
+    step = 1e-6 * max([1.0, *sizes])
+    base = [_as_float64(a) if i == index and not is_container(a) else a
+            for i, a in enumerate(args)]
+    plus, minus = list(base), list(base)
+    plus[index] = _moved(base[index], v, step)
+    minus[index] = _moved(base[index], v, -step)
+    return (_flat(f(*plus)) - _flat(f(*minus))) / (2 * step)
 
 
 def _float_leaf(x: Any) -> bool:
@@ -173,16 +197,7 @@ def _check_forward(f: Callable[..., Any], args: list[Any], names: list[str],
         tangents: list[Any] = [None] * len(args)
         tangents[index] = v
         _, jv = api.jvp(f, tuple(args), tuple(tangents))
-        sizes = [float(np.max(np.abs(np.asarray(leaf, dtype=np.float64))))
-                 for leaf in _leaves(x) if _float_leaf(leaf) and np.size(leaf)]
-        scale = max([1.0, *sizes])
-        step = 1e-6 * scale
-        base64 = [_as_float64(a) if i == index and not is_container(a) else a
-                  for i, a in enumerate(args)]
-        plus, minus = list(base64), list(base64)
-        plus[index] = _moved(base64[index], v, step)
-        minus[index] = _moved(base64[index], v, -step)
-        numeric = (_flat(f(*plus)) - _flat(f(*minus))) / (2 * step)
+        numeric = _directional(f, args, index, v)
         _compare(name, "Jacobian-vector product (flattened output)", _flat(jv, value),
                  numeric,
                  atol, rtol)

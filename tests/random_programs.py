@@ -200,13 +200,13 @@ class _Gen:
         u = self.exact(sub(), (3,))
         form = self.choice(["vv", "Av", "AAt", "AtA"])
         if form == "vv":
-            return Expr(f"({u.code}) @ ({u.code} * 0.5 + 1.0)", ())
+            return Expr(f"(({u.code}) @ ({u.code} * 0.5 + 1.0))", ())
         a = self.exact(sub(), (2, 3))
         if form == "Av":
             return Expr(f"np.sum(({a.code}) @ ({u.code}))", ())
         if form == "AAt":
             return Expr(f"np.sum(({a.code}) @ ({a.code}).T)", ())
-        return Expr(f"({u.code}) @ (({a.code}).T @ ({a.code}))", (3,))
+        return Expr(f"(({u.code}) @ (({a.code}).T @ ({a.code})))", (3,))
 
     def condition(self, env: dict[str, tuple[int, ...]]) -> str:
         """A data-dependent test whose outcome is decided by a wide margin, or random."""

@@ -16,10 +16,20 @@ from __future__ import annotations
 
 import ast
 
-__all__ = ["eliminate_dead_code"]
+__all__ = ["declare_pure", "eliminate_dead_code"]
 
 _PURE_ROOTS = {"np", "numpy", "math", "unbroadcast", "len", "range", "float", "reversed",
-               "list", "tuple", "abs", "min", "max"}
+               "list", "tuple", "abs", "min", "max", "slice", "add_item", "tree_add",
+               "zeros_like_tree"}
+
+
+def declare_pure(names: set[str]) -> None:
+    """Name helpers (rule helpers such as ``matmul_da``) whose unread results may go.
+
+    Generated code binds a helper under its own name or that name with a numeric suffix,
+    which is how ``_pure`` recognises it.
+    """
+    _PURE_ROOTS.update(names)
 _PURE_NODES = (ast.BinOp, ast.UnaryOp, ast.Compare, ast.Name, ast.Constant, ast.Subscript,
                ast.Attribute, ast.Tuple, ast.List, ast.Dict, ast.Slice, ast.expr_context,
                ast.operator, ast.unaryop, ast.cmpop, ast.keyword, ast.Starred, ast.BoolOp,

@@ -1,5 +1,6 @@
 """Derivative rules, one module per family; importing this package registers them all."""
 
+from ..optimize import dce as _optimize_dce
 from . import (
     operators,  # noqa: F401
     registry,  # noqa: F401  (the table every rule module fills)
@@ -14,3 +15,23 @@ for _family in _FAMILIES:
     except ModuleNotFoundError as _exc:  # pragma: no cover - a family not written yet
         if _exc.name != f"{__name__}.{_family}":
             raise
+
+
+def _pure_helpers() -> set[str]:
+    """Module-level functions of the rule families: pure by the house rules, so generated
+    code that calls one and never reads the result can drop the call."""
+    import inspect
+    import sys
+
+    names: set[str] = set()
+    for family in ("operators", *_FAMILIES):
+        module = sys.modules.get(f"{__name__}.{family}")
+        if module is None:
+            continue
+        names |= {name for name, obj in vars(module).items()
+                  if inspect.isfunction(obj) and obj.__module__ == module.__name__
+                  and not name.startswith("_")}
+    return names
+
+
+_optimize_dce.declare_pure(_pure_helpers())

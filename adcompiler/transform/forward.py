@@ -200,7 +200,7 @@ class _Forward(_Reverse):
         return ast.Constant(0.0)
 
     def zero_value(self, name: str) -> ast.expr:
-        if name in self.array_names:
+        if name in self.array_names or (name in self.ranks and name not in self.children):
             np_name = self.scope.bind("np", np)
             return _call(ast.Attribute(value=_name(np_name), attr="zeros_like",
                                        ctx=ast.Load()), _name(name))
@@ -248,6 +248,15 @@ class _Forward(_Reverse):
             return self.loop(stmt)
         if isinstance(stmt, ast.Expr):
             self.check_side_effect(stmt)
+            call = stmt.value
+            if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and (
+                    isinstance(call.func.value, ast.Name)) and (
+                    call.func.value.id in self.active and call.func.value.id in self.locals):
+                raise self.error(UnsupportedSyntaxError,
+                                 f"the method call {ast.unparse(call)!r} kept for its side "
+                                 "effect on a differentiated value (it would change the "
+                                 "value in place, not its tangent); assign a new value "
+                                 "instead (y = np.sort(y))")
         return [stmt]
 
     def assign(self, stmt: ast.Assign) -> list[ast.stmt]:
