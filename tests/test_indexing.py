@@ -130,3 +130,14 @@ def test_writing_into_an_argument_is_refused():
     with pytest.raises(ad.UnsupportedSyntaxError, match="may share memory") as err:
         ad.grad(writes_into_argument)(np.ones(3))
     assert "test_indexing.py" in str(err.value) and "x[0] = 5.0" in str(err.value)
+
+
+def sorts_in_place(x):
+    y = x * 2
+    y.sort()
+    return y[0]
+
+
+def test_in_place_method_on_a_differentiated_value_is_refused():
+    with pytest.raises(ad.UnsupportedSyntaxError, match="in-place method call 'y.sort"):
+        ad.grad(sorts_in_place)(np.array([3.0, 1.0, 2.0]))

@@ -604,8 +604,8 @@ class _Reverse:
         call = stmt.value
         if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute):
             base = call.func.value
-            if isinstance(base, ast.Name) and base.id in self.locals and any(
-                self.is_active_name(a) for a in call.args
+            if isinstance(base, ast.Name) and base.id in self.locals and (
+                self.is_active_name(base) or any(self.is_active_name(a) for a in call.args)
             ):
                 raise self.error(UnsupportedSyntaxError,
                                  f"the in-place method call {ast.unparse(call)!r} on a "
