@@ -1,37 +1,61 @@
 """The command line: print the generated source of a function in a file.
 
-    python -m adcompiler examples/rosenbrock.py:rosenbrock [--wrt 0,y] [--kind grad]
+    python -m adcompiler examples/rosenbrock.py:rosenbrock [--wrt 0,y] [--mode forward]
+                                                          [--kind vjp] [--color never]
+
+Whatever goes wrong (a bad path, a missing function, a function that cannot be
+differentiated) is one line on stderr and exit status 2, never a traceback: the tool is
+for reading code, and a traceback of the compiler tells the reader nothing.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
+import io
+import keyword
+import os
 import sys
+import tokenize
 from pathlib import Path
 
 from . import api
 from .errors import ADError
 
+USAGE_ERROR = 2
+
+_KINDS_BY_MODE = {"reverse": "grad", "forward": "jvp"}
+_ANSI = {"keyword": "\033[1;34m", "comment": "\033[2;32m", "string": "\033[33m",
+         "number": "\033[36m", "def": "\033[1;35m", "reset": "\033[0m"}
+
+
+class CommandError(Exception):
+    """A one-line problem with the command line's arguments or target."""
+
 
 def _load(spec: str) -> object:
     path_text, sep, func_name = spec.rpartition(":")
     if not sep or not path_text or not func_name:
-        raise SystemExit(f"expected FILE.py:FUNCTION, got {spec!r}")
+        raise CommandError(f"expected FILE.py:FUNCTION, got {spec!r}")
     path = Path(path_text)
-    if not path.exists():
-        raise SystemExit(f"no such file: {path}")
+    if not path.is_file():
+        raise CommandError(f"no such file: {path}")
     module_name = f"_adcompiler_cli_{path.stem}"
     module_spec = importlib.util.spec_from_file_location(module_name, path)
     if module_spec is None or module_spec.loader is None:
-        raise SystemExit(f"cannot import {path}")
+        raise CommandError(f"cannot import {path}")
     module = importlib.util.module_from_spec(module_spec)
     sys.modules[module_name] = module
     sys.path.insert(0, str(path.parent.resolve()))
-    module_spec.loader.exec_module(module)
+    try:
+        module_spec.loader.exec_module(module)
+    except Exception as exc:  # the user's module failed to import: say why, in one line
+        raise CommandError(f"importing {path} failed: {type(exc).__name__}: {exc}") from exc
     func = getattr(module, func_name, None)
     if func is None:
-        raise SystemExit(f"{path} has no function {func_name!r}")
+        raise CommandError(f"{path} has no function {func_name!r}")
+    if not callable(func):
+        raise CommandError(f"{path}:{func_name} is not a function")
     return func
 
 
@@ -40,26 +64,97 @@ def _wrt(text: str | None) -> object:
         return None
     items: list[int | str] = [int(t) if t.strip().lstrip("-").isdigit() else t.strip()
                               for t in text.split(",") if t.strip()]
+    if not items:
+        raise CommandError("--wrt needs at least one argument index or name")
     return items[0] if len(items) == 1 else tuple(items)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m adcompiler",
-                                     description="Print the derivative code adcompiler "
-                                     "generates for FILE.py:FUNCTION.")
-    parser.add_argument("target", help="FILE.py:FUNCTION")
-    parser.add_argument("--wrt", help="argument indices or names, comma-separated")
-    parser.add_argument("--mode", choices=["reverse", "forward"], default="reverse")
-    parser.add_argument("--kind", choices=["grad", "value_and_grad", "vjp", "jvp"])
-    args = parser.parse_args(argv)
-    func = _load(args.target)
-    kind = args.kind or ("jvp" if args.mode == "forward" else "grad")
+def _one_line(exc: ADError) -> str:
+    first = exc.message.splitlines()[0] if exc.message else type(exc).__name__
+    where = f"{exc.filename}:{exc.lineno}: " if exc.location else ""
+    return f"{where}{type(exc).__name__}: {first}"
+
+
+def highlight(text: str) -> str:
+    """ANSI colours for keywords, names being defined, strings, numbers and comments."""
+    out: list[str] = []
+    previous = ""
+    lines = text.splitlines(keepends=True)
+    position = (1, 0)
     try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
+    except (tokenize.TokenError, SyntaxError):
+        return text
+
+    def copy_until(end: tuple[int, int]) -> None:
+        nonlocal position
+        (row, col), (end_row, end_col) = position, end
+        while (row, col) < (end_row, end_col):
+            line = lines[row - 1] if row - 1 < len(lines) else ""
+            stop = end_col if row == end_row else len(line)
+            out.append(line[col:stop])
+            if row == end_row:
+                col = stop
+                break
+            row, col = row + 1, 0
+        position = (row, col)
+
+    for token in tokens:
+        copy_until(token.start)
+        colour = None
+        if token.type == tokenize.NAME and keyword.iskeyword(token.string):
+            colour = "keyword"
+        elif token.type == tokenize.NAME and previous == "def":
+            colour = "def"
+        elif token.type == tokenize.STRING:
+            colour = "string"
+        elif token.type == tokenize.NUMBER:
+            colour = "number"
+        elif token.type == tokenize.COMMENT:
+            colour = "comment"
+        if colour is not None and token.start[0] == token.end[0]:
+            out.append(_ANSI[colour] + token.string + _ANSI["reset"])
+            position = token.end
+        if token.type not in (tokenize.NL, tokenize.NEWLINE, tokenize.INDENT,
+                              tokenize.DEDENT, tokenize.COMMENT):
+            previous = token.string
+    copy_until((len(lines) + 1, 0))
+    return "".join(out)
+
+
+def _use_colour(choice: str) -> bool:
+    if choice != "auto":
+        return choice == "always"
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m adcompiler",
+        description="Print the derivative code adcompiler generates for FILE.py:FUNCTION.",
+        epilog="examples: python -m adcompiler examples/rosenbrock.py:rosenbrock; "
+        "python -m adcompiler model.py:loss --wrt w,b --kind value_and_grad")
+    parser.add_argument("target", help="FILE.py:FUNCTION")
+    parser.add_argument("--wrt", help="argument indices or names, comma-separated "
+                        "(default: the decorator's wrt, else 0)")
+    parser.add_argument("--mode", choices=["reverse", "forward"], default="reverse",
+                        help="reverse prints the gradient, forward the tangent (jvp) program")
+    parser.add_argument("--kind", choices=["grad", "value_and_grad", "vjp", "jvp"],
+                        help="which generated function to print (overrides --mode)")
+    parser.add_argument("--color", choices=["auto", "always", "never"], default="auto",
+                        help="syntax colours (auto: only on a terminal, and not with NO_COLOR)")
+    args = parser.parse_args(argv)
+    kind = args.kind or _KINDS_BY_MODE[args.mode]
+    try:
+        func = _load(args.target)
         text = api.source(func, kind, _wrt(args.wrt))  # type: ignore[arg-type]
-    except ADError as exc:
+    except CommandError as exc:
         print(f"adcompiler: {exc}", file=sys.stderr)
-        return 1
-    sys.stdout.write(text)
+        return USAGE_ERROR
+    except ADError as exc:
+        print(f"adcompiler: {_one_line(exc)}", file=sys.stderr)
+        return USAGE_ERROR
+    sys.stdout.write(highlight(text) if _use_colour(args.color) else text)
     return 0
 
 

@@ -22,7 +22,14 @@ from . import pipeline
 from .backend import cache
 from .errors import ADError, NonScalarOutputError
 from .frontend.parse import unwrap
-from .pytree import is_container, registry_version, tree_flatten, tree_leaves, tree_map
+from .pytree import (
+    is_container,
+    registry_version,
+    tree_flatten,
+    tree_leaves,
+    tree_map,
+    tree_structure,
+)
 from .rules.registry import rules_version
 from .runtime import zeros_like_tree
 from .transform.forward import zero_tangent
@@ -85,8 +92,11 @@ def _bind(func: types.FunctionType, args: tuple, kwargs: dict) -> list[Any]:
                           "parameters; differentiated functions take positional parameters")
     try:
         bound = sig.bind(*args, **kwargs)
-    except TypeError as exc:
-        raise TypeError(f"{func.__qualname__}(): {exc}") from None
+    except TypeError:
+        # Python's own message for a call that does not bind: the call fails while
+        # binding its arguments, before the body runs, so calling is safe
+        func(*args, **kwargs)
+        raise  # pragma: no cover - a signature inspect cannot bind but Python can
     bound.apply_defaults()
     return list(bound.arguments.values())
 
@@ -333,7 +343,9 @@ class Pullback:
     """Maps an output cotangent to one cotangent per argument; callable many times."""
 
     def __init__(self, function: Callable[..., Any], saved: tuple, values: list[Any],
-                 params: list[str], wrt: list[str], text: str) -> None:
+                 params: list[str], wrt: list[str], text: str, output: Any = None) -> None:
+        self._output_leaves = tree_leaves(output)
+        self._output_structure = tree_structure(output)
         self._function = function
         self._saved = saved
         self._values = values
@@ -341,7 +353,22 @@ class Pullback:
         self._wrt = wrt
         self.source = text
 
+    def _check(self, cotangent: Any) -> None:
+        """The cotangent must have the output's structure and, leaf by leaf, its shape."""
+        structure = tree_structure(cotangent)
+        if structure != self._output_structure:
+            raise ADError(f"the cotangent's structure {structure} differs from the output's "
+                          f"{self._output_structure} ('*' is an array or number)")
+        leaves = tree_leaves(cotangent)
+        for position, (leaf, want) in enumerate(zip(leaves, self._output_leaves,
+                                                    strict=True)):
+            if np.shape(leaf) != np.shape(want):
+                where = f" (leaf {position})" if len(leaves) > 1 else ""
+                raise ADError(f"the cotangent{where} has shape {np.shape(leaf)}, the output "
+                              f"has shape {np.shape(want)}")
+
     def __call__(self, cotangent: Any) -> tuple[Any, ...]:
+        self._check(cotangent)
         grads = self._function(*self._saved, cotangent)
         by_name = dict(zip(self._wrt, grads, strict=True))
         return tuple(_like(by_name[p], v) if p in by_name else None
@@ -372,7 +399,7 @@ def vjp(f: Callable[..., Any], *args: Any) -> tuple[Any, Pullback]:
     value, saved = generated.functions[generated.entry](*values)
     assert generated.pullback is not None
     pull = Pullback(generated.functions[generated.pullback], saved, values, params, wrt,
-                    generated.source)
+                    generated.source, output=value)
     return value, pull
 
 

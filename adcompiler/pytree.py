@@ -60,7 +60,7 @@ def _children(x: Any) -> tuple[list[Any], Hashable, Callable[[Hashable, list[Any
     if cls in _REGISTRY:
         flatten, unflatten = _REGISTRY[cls]
         children, aux = flatten(x)
-        return list(children), aux, lambda aux, ch: unflatten(aux, ch)
+        return list(children), aux, unflatten
     if isinstance(x, dict):
         keys = tuple(x)
         return [x[k] for k in keys], keys, lambda keys, ch: type(x)(zip(keys, ch, strict=True))
@@ -112,6 +112,14 @@ def tree_unflatten(treedef: TreeDef, leaves: Iterable[Any]) -> Any:
         children.append(tree_unflatten(child_def, leaves[start:start + count]))
         start += count
     return rebuild(aux, children)
+
+
+def tree_structure(x: Any) -> Any:
+    """A comparable picture of ``x``'s nesting: types and keys, with ``*`` for leaves."""
+    if not is_container(x):
+        return "*"
+    children, aux, _ = _children(x)
+    return (type(x).__name__, aux, tuple(tree_structure(c) for c in children))
 
 
 def tree_leaves(x: Any) -> list[Any]:

@@ -61,7 +61,7 @@ def nested(tree, x):
 
 def items_loop(params, x):
     total = 0.0
-    for name, value in params.items():
+    for _name, value in params.items():
         total = total + np.sum(value * x)
     return total
 

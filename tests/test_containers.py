@@ -11,7 +11,7 @@ from adcompiler.pytree import register_pytree, tree_flatten, tree_leaves, tree_u
 from adcompiler.testing import numerical_grad
 
 sys.path.insert(0, str(Path(__file__).parent))
-import corpus_containers as cc  # noqa: E402
+import corpus_containers as cc
 
 rng = np.random.default_rng(5)
 
@@ -76,6 +76,7 @@ def test_gradient_wrt_both_container_and_array():
     params, x = params_dict(), rng.standard_normal((5, 3))
     dparams, dx = ad.grad(cc.dict_model, (0, 1))(params, x)
     assert set(dparams) == set(params)
+    assert dx.shape == x.shape
     ad.check_grads(cc.dict_model, (params, x), 1)
 
 
@@ -94,6 +95,7 @@ def test_tuples_built_and_unpacked_inside():
 def test_vjp_with_dict_output():
     x = rng.standard_normal(3)
     value, pullback = ad.vjp(cc.returns_dict, x)
+    assert set(value) == {"a", "b"}
     (dx,) = pullback({"a": np.ones(3), "b": np.ones(3)})
     np.testing.assert_allclose(dx, 2.0 + np.cos(x))
 

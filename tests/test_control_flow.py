@@ -276,7 +276,7 @@ def test_async_function_is_refused():
     assert info.value.lineno == _line_of(c.fetch, "async def fetch")
 
 
-# -- regressions: bugs this corpus found, asserted directly ------------------------------------------------------
+# -- regressions: bugs this corpus found, asserted directly ---------------------------
 
 
 def test_grad_does_not_mutate_its_argument():

@@ -116,7 +116,7 @@ def arange_of_a_value(x):
 
 
 def test_arange_of_a_differentiated_value_is_refused():
-    with pytest.raises(ad.NonDifferentiableError, match="np.arange has no derivative") as err:
+    with pytest.raises(ad.NonDifferentiableError, match=r"np\.arange has no derivative") as err:
         ad.grad(arange_of_a_value)(np.array([2.0, 0.0]))
     assert "test_indexing.py" in str(err.value) and "np.arange(x[0], 5.0)" in str(err.value)
 
@@ -139,5 +139,5 @@ def sorts_in_place(x):
 
 
 def test_in_place_method_on_a_differentiated_value_is_refused():
-    with pytest.raises(ad.UnsupportedSyntaxError, match="in-place method call 'y.sort"):
+    with pytest.raises(ad.UnsupportedSyntaxError, match=r"in-place method call 'y\.sort"):
         ad.grad(sorts_in_place)(np.array([3.0, 1.0, 2.0]))

@@ -19,6 +19,12 @@ template applies the adjoint (transpose) of that linear map to the cotangent:
   its cotangent is a list whose missing parts (``None``) count as zeros, and the reverse
   rule concatenates the parts' cotangents.
 
+``np.array`` / ``np.asarray`` / ``np.asanyarray`` / ``np.ascontiguousarray`` of a (nested)
+list or tuple of differentiable scalars or equal-shape arrays stack their parts: the cotangent
+of the sequence holds ``g[i]`` for part ``i`` (cast back to the part's float dtype); applied
+to an array they are a copy (or a cast). ``ndmin`` leading axes are dropped from ``g``.
+A result with an integer or boolean dtype has derivative zero.
+
 ``astype`` to a floating (or complex) dtype casts the cotangent back to the input's dtype;
 a cast to an integer or boolean dtype is piecewise constant, so its derivative is zero.
 
@@ -220,6 +226,56 @@ def dense_parts(parts: Any, like: Sequence[Any]) -> list[Any]:
     return [np.zeros_like(x) if p is None else p for p, x in zip(parts, like, strict=True)]
 
 
+def _natural_ndim(obj: Any) -> int:
+    """The rank ``np.array(obj)`` has without ``ndmin`` (nested lists and tuples count)."""
+    if isinstance(obj, list | tuple):
+        return 1 + (_natural_ndim(obj[0]) if len(obj) else 0)
+    return int(np.ndim(obj))
+
+
+def _cast_like(c: Any, x: Any) -> Any:
+    """``c`` in the float dtype of ``x`` (Python scalars and lists leave ``c`` as it is)."""
+    dtype = getattr(x, "dtype", None)
+    if dtype is not None and dtype.kind in "fc" and getattr(c, "dtype", dtype) != dtype:
+        return c.astype(dtype)
+    return c
+
+
+def unarray(g: Any, obj: Any, result: Any) -> Any:
+    """Cotangent of ``obj`` in ``np.array(obj)``: one ``g[i]`` per part of a sequence.
+
+    Nested lists get an array per inner list; the transformer hands each of its items on.
+    """
+    if getattr(result, "dtype", np.dtype(float)).kind not in "fc":
+        g = np.zeros_like(g)
+    rank = _natural_ndim(obj)
+    if np.ndim(g) > rank:  # ndmin added leading axes of length one
+        g = np.reshape(g, np.shape(g)[np.ndim(g) - rank:])
+    if isinstance(obj, list | tuple):
+        return like_sequence([_cast_like(g[i], x) for i, x in enumerate(obj)], obj)
+    return _cast_like(g, obj)
+
+
+def restack(tangent: Any, obj: Any, result: Any) -> Any:
+    """Tangent of ``np.array(obj)``: the parts' tangents stacked (missing parts are zeros)."""
+    if getattr(result, "dtype", np.dtype(float)).kind not in "fc":
+        return np.zeros_like(result)
+    out = _stack_tangent(tangent, obj)
+    return np.reshape(np.astype(out, result.dtype) if hasattr(out, "dtype")
+                      else np.asarray(out, dtype=result.dtype), np.shape(result))
+
+
+def _stack_tangent(tangent: Any, obj: Any) -> Any:
+    if isinstance(obj, list | tuple):
+        parts = [None] * len(obj) if tangent is None else list(tangent)
+        return np.stack([_stack_tangent(t, x) for t, x in zip(parts, obj, strict=True)])
+    if tangent is None:
+        return np.zeros_like(obj)
+    if np.ndim(tangent) != np.ndim(obj):  # a literal constant's zero tangent
+        return np.broadcast_to(tangent, np.shape(obj))
+    return tangent
+
+
 # -------------------------------------------------------------------- re-layouts
 
 
@@ -300,6 +356,53 @@ def astype_method_fwd(result, a, dtype, order="K", casting="unsafe", subok=True,
         dresult = np.astype(da, result.dtype)
     else:
         dresult = np.zeros_like(result)
+
+
+# ------------------------------------------------------------------- construction
+# np.array([x[0] * 2, x[1]]): the list literal is its own statement; its cotangent is a list.
+
+
+@reverse(np.array)
+def array(result, g, object, dtype=None, *, copy=True, order="K", subok=False, ndmin=0,
+          like=None):
+    dobject = unarray(g, object, result)
+
+
+@forward(np.array)
+def array_fwd(result, object, dtype=None, *, copy=True, order="K", subok=False, ndmin=0,
+              like=None, dobject):
+    dresult = restack(dobject, object, result)
+
+
+@reverse(np.asarray)
+def asarray(result, g, a, dtype=None, order=None, *, device=None, copy=None, like=None):
+    da = unarray(g, a, result)
+
+
+@forward(np.asarray)
+def asarray_fwd(result, a, dtype=None, order=None, *, device=None, copy=None, like=None, da):
+    dresult = restack(da, a, result)
+
+
+@reverse(np.asanyarray)
+def asanyarray(result, g, a, dtype=None, order=None, *, device=None, copy=None, like=None):
+    da = unarray(g, a, result)
+
+
+@forward(np.asanyarray)
+def asanyarray_fwd(result, a, dtype=None, order=None, *, device=None, copy=None, like=None,
+                   da):
+    dresult = restack(da, a, result)
+
+
+@reverse(np.ascontiguousarray)
+def ascontiguousarray(result, g, a, dtype=None, *, like=None):
+    da = unarray(g, a, result)
+
+
+@forward(np.ascontiguousarray)
+def ascontiguousarray_fwd(result, a, dtype=None, *, like=None, da):
+    dresult = restack(da, a, result)
 
 
 # ------------------------------------------------------------------- permutations
