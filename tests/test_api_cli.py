@@ -1,4 +1,4 @@
-"""The public API's input checks, a table over entry points × wrt forms × containers,
+"""The public API's input checks, a table over entry points by wrt forms by containers,
 and the command line."""
 
 import re
