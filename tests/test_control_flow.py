@@ -34,19 +34,9 @@ def case(func, args, wrt=0, *marks):
 
 
 # Known gaps and bugs, kept strict so that fixing them shows up as XPASS.
-REFUSED_RETURN_IN_LOOP = _xfail(
-    "normalize refuses `return` inside a loop (UnsupportedSyntaxError)",
-    ad.UnsupportedSyntaxError)
-REFUSED_FOR_JUMP = _xfail(
-    "normalize refuses break/continue/else in a for loop (UnsupportedSyntaxError)",
-    ad.UnsupportedSyntaxError)
-REFUSED_WHILE_JUMP = _xfail(
-    "normalize refuses break in a while loop (UnsupportedSyntaxError)",
-    ad.UnsupportedSyntaxError)
 LIST_PLUS_REFUSED = _xfail(
     "list + list (concatenation) is refused: build lists with append, a comprehension "
     "or [*a, b]", ad.UnsupportedSyntaxError)
-NO_NP_ARRAY_RULE = _xfail("no derivative rule for np.array yet", ad.NonDifferentiableError)
 REFUSED_STAR_ARGS = _xfail("calls to functions taking *args are refused",
                            ad.UnsupportedSyntaxError)
 FUNCTION_ARGUMENT = _xfail(
@@ -98,8 +88,8 @@ CASES = [
     case(c.several_returns, (-0.5,)),
     case(c.several_returns, (2.5,)),
     case(c.several_returns, (0.7,)),
-    case(c.return_inside_loop, (0.9,), 0, REFUSED_RETURN_IN_LOOP),
-    case(c.return_inside_loop, (0.001,), 0, REFUSED_RETURN_IN_LOOP),
+    case(c.return_inside_loop, (0.9,), 0),
+    case(c.return_inside_loop, (0.001,), 0),
     # for loops
     case(c.range_runtime_bound, (0.7, 5)),
     case(c.range_runtime_bound, (0.7, 0)),
@@ -113,11 +103,11 @@ CASES = [
     case(c.nested_loops, (rng.standard_normal((2, 3)),)),
     case(c.nested_loops_triangular, (_vec(3),)),
     case(c.loop_with_branch, (np.array([0.5, -1.2, 2.0, -0.3]),)),
-    case(c.loop_break, (0.8,), 0, REFUSED_FOR_JUMP),
-    case(c.loop_break, (5.0,), 0, REFUSED_FOR_JUMP),
-    case(c.loop_continue, (np.array([0.5, -1.2, 2.0, -0.3]),), 0, REFUSED_FOR_JUMP),
-    case(c.loop_else, (1.3,), 0, REFUSED_FOR_JUMP),
-    case(c.loop_else, (6.0,), 0, REFUSED_FOR_JUMP),
+    case(c.loop_break, (0.8,), 0),
+    case(c.loop_break, (5.0,), 0),
+    case(c.loop_continue, (np.array([0.5, -1.2, 2.0, -0.3]),), 0),
+    case(c.loop_else, (1.3,), 0),
+    case(c.loop_else, (6.0,), 0),
     case(c.defined_in_loop, (0.9,)),
     case(c.loop_zero_iterations, (0.9, 0)),
     case(c.loop_zero_iterations, (0.9, 3)),
@@ -144,7 +134,7 @@ CASES = [
     case(c.while_counter_and_value, (0.9,)),
     case(c.while_counter_and_value, (3.0,)),
     case(c.newton_sqrt_while, (3.0,)),
-    case(c.while_break, (0.6,), 0, REFUSED_WHILE_JUMP),
+    case(c.while_break, (0.6,), 0),
     # lists
     case(c.list_append_sum, (1.1,)),
     case(c.list_comprehension_sum, (_vec(3),)),
@@ -156,7 +146,7 @@ CASES = [
     case(c.list_append_read_new_by_position, (0.7, -1.4), (0, 1)),
     case(c.list_concatenate_operator, (0.7, -1.4), (0, 1), LIST_PLUS_REFUSED),
     case(c.list_stack, (_vec(2),)),
-    case(c.list_array, (0.7, -1.4), (0, 1), NO_NP_ARRAY_RULE),
+    case(c.list_array, (0.7, -1.4), (0, 1)),
     case(c.list_concatenate, (_vec(2), _vec(3)), (0, 1)),
     # calls
     case(c.call_module_helper, (0.8,)),

@@ -25,8 +25,8 @@ loop; the reverse transform saves what it needs on stacks.
 Control flow is made structured first: an ``if`` whose branch returns takes the rest of
 the block into its other branch, so the function has a single exit; ``for`` over any
 sequence becomes ``for i in range(len(s))`` with ``item = s[i]`` (which also gives the
-adjoint the index it needs); ``break`` and ``continue`` become flags, and a ``for`` with
-``break`` becomes a ``while``.
+adjoint the index it needs). Before all this, ``jumps.lower_jumps`` has turned
+``break``, ``continue``, loop ``else`` and ``return`` inside loops into flags.
 
 >>> import textwrap, ast
 >>> from adcompiler.frontend.parse import parse_function
@@ -49,6 +49,7 @@ from __future__ import annotations
 import ast
 import builtins
 import copy
+import dataclasses
 import math
 import types
 from collections.abc import Iterator
@@ -59,6 +60,7 @@ import numpy as np
 
 from ..errors import UnsupportedSyntaxError
 from ..naming import Namer
+from .jumps import lower_jumps
 from .parse import UNRESOLVED, ParsedFunction
 
 __all__ = ["AnfFunction", "normalize"]
@@ -964,6 +966,9 @@ class _Normalizer:
 
 def normalize(parsed: ParsedFunction) -> AnfFunction:
     """Turn the parsed function into A-normal form (see the module docstring)."""
+    lowered = lower_jumps(parsed.node)
+    if lowered is not parsed.node:
+        parsed = dataclasses.replace(parsed, node=lowered)
     return _Normalizer(parsed).run()
 
 

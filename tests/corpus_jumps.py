@@ -1,0 +1,88 @@
+"""Loops with break, continue, else and return: user-style numerics."""
+
+import numpy as np
+
+
+def first_crossing(x):
+    s = x
+    for _ in range(20):
+        s = s * 1.2 + 0.1
+        if s > 3.0:
+            break
+    return s * s
+
+
+def skip_odd_terms(x):
+    total = 0.0
+    for k in range(6):
+        if k % 2 == 1:
+            continue
+        total = total + np.sin(x * k)
+    return total
+
+
+def nested_break_inner_only(x):
+    total = 0.0
+    for i in range(3):
+        for j in range(5):
+            if j > i:
+                break
+            total = total + x ** (i + j)
+    return total
+
+
+def newton_with_tolerance(a):
+    x = a
+    for _ in range(50):
+        step = (x * x - a) / (2.0 * x)
+        x = x - step
+        if abs(step) < 1e-12:
+            break
+    return x
+
+
+def search_with_else(x):
+    y = x
+    for k in range(4):
+        if y > 100.0:
+            y = y - 1.0
+            break
+        y = y * (k + 1.5)
+    else:
+        y = y + 10.0
+    return y
+
+
+def while_continue(x):
+    i = 0
+    s = 0.0
+    while i < 6:
+        i = i + 1
+        if i == 3:
+            continue
+        s = s + x * i
+    return s
+
+
+def return_from_nested_loops(x):
+    for i in range(4):
+        for j in range(4):
+            if x * (i + j) > 2.5:
+                return x * i - j
+    return -x
+
+
+def return_in_while(x):
+    while True:
+        x = x * 1.5
+        if x > 4.0:
+            return np.log(x)
+
+
+def break_then_use_array(v):
+    acc = v * 0.0
+    for i in range(5):
+        acc = acc + np.tanh(v * i)
+        if np.sum(acc) > 2.0:
+            break
+    return np.sum(acc * acc)
