@@ -74,6 +74,7 @@ def test_every_entry_point_agrees_and_matches_finite_differences(kind, func, par
     if not isinstance(wrt, tuple):
         grads, grads_again = (grads,), (grads_again,)
     out, pullback = ad.vjp(func, *args)
+    assert out == pytest.approx(value)
     cotangents = pullback(1.0)
     for position, g, g2 in zip(positions, grads, grads_again, strict=True):
         assert type(g) is type(args[position])
