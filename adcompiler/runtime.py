@@ -14,7 +14,7 @@ import numpy as np
 from .errors import ADError
 from .pytree import get_child, is_container, set_child, tree_map
 
-__all__ = ["add_at", "add_item", "tree_add", "unbroadcast", "zeros_like_tree"]
+__all__ = ["add_at", "add_item", "last_writes", "tree_add", "unbroadcast", "zeros_like_tree"]
 
 
 def unbroadcast(g: Any, x: Any) -> Any:
@@ -91,3 +91,16 @@ def add_item(da: Any, a: Any, key: Any, g: Any) -> Any:
     if da is None:
         da = zeros_like_tree(a)
     return set_child(da, key, tree_add(get_child(da, key), g))
+
+
+def last_writes(target: Any, index: Any) -> Any:
+    """Mask over ``target[index]``: True where that position is the one NumPy keeps.
+
+    ``y[[0, 1, 1]] = v`` writes twice into ``y[1]`` and the last write wins, so only
+    the last occurrence of a repeated index passes the cotangent back to ``v``.
+    """
+    owner = np.zeros_like(target, dtype=np.intp)
+    selected = np.shape(owner[index])
+    order = np.reshape(np.arange(int(np.prod(selected))), selected)
+    owner[index] = order
+    return owner[index] == order

@@ -347,3 +347,10 @@ def ufunc_out(x):
     y = x * 1.0
     np.multiply(y, 2.0, out=y)
     return np.sum(y ** 2)
+
+
+def assign_repeated_indices(x):
+    # NumPy: with a repeated index the last write wins, so x[1] has no effect
+    y = np.zeros(3)
+    y[np.array([0, 1, 1])] = x
+    return np.sum(y ** 2)

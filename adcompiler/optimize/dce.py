@@ -20,7 +20,7 @@ __all__ = ["declare_pure", "eliminate_dead_code"]
 
 _PURE_ROOTS = {"np", "numpy", "math", "unbroadcast", "len", "range", "float", "reversed",
                "list", "tuple", "abs", "min", "max", "slice", "add_item", "tree_add",
-               "zeros_like_tree"}
+               "zeros_like_tree", "last_writes"}
 
 
 def declare_pure(names: set[str]) -> None:

@@ -26,14 +26,14 @@ from typing import Any
 
 import numpy as np
 
-from ..analysis.activity import analyze
+from ..analysis.activity import analyze, varied_names
 from ..analysis.shapes import Shapes
 from ..control import UserRule, checkpoint, stop_gradient, with_derivative
 from ..errors import ADError, NonDifferentiableError, UnsupportedSyntaxError
 from ..frontend.normalize import AnfFunction, walk_statements
 from ..frontend.parse import UNRESOLVED
 from ..rules import registry
-from ..runtime import add_item, tree_add, unbroadcast, zeros_like_tree
+from ..runtime import add_item, last_writes, tree_add, unbroadcast, zeros_like_tree
 from .fill import bind_arguments, fill
 from .scope import Scope
 
@@ -158,6 +158,7 @@ class _Reverse:
         self.prims: dict[int, Primitive] = {}
         self.active = analyze(anf.body, wrt, anf.result if isinstance(anf.result, str)
                               else None, self.differentiable)
+        self.varied = varied_names(anf.body, wrt, self.differentiable)
         self.shapes = Shapes(set(anf.multi_def))
         self.literals: dict[str, list[ast.expr]] = {}
         self.state: set[str] = set()  # names whose adjoint currently holds a value
@@ -324,6 +325,8 @@ class _Reverse:
             if isinstance(stmt.value, ast.Call) and prim.kind == "rule":
                 elementwise = elementwise and not stmt.value.keywords
             self.shapes.assign(name, stmt.value, elementwise or prim.kind == "copy")
+            if isinstance(stmt.value, ast.Dict):
+                self.sequences.add(name)
             if isinstance(stmt.value, ast.Tuple | ast.List):
                 self.sequences.add(name)
                 if name not in self.anf.multi_def and not any(
@@ -492,6 +495,13 @@ class _Reverse:
             self.adjoints[name] = self.namer.adjoint(name)
         return self.adjoints[name]
 
+    def known_container(self, node: ast.expr) -> bool:
+        """Whether the value is certainly a container: a container argument (or a child of
+        one) or a display. An attribute with a derivative rule (``.T``) on anything else is
+        the array attribute; were it a container after all, the rule fails loudly."""
+        return isinstance(node, ast.Name) and (
+            node.id in self.sequences or node.id in self.children)
+
     def container_like(self, node: ast.expr) -> bool:
         """Whether the value may be a container (so cotangents are added leaf by leaf)."""
         return isinstance(node, ast.Name) and node.id not in self.array_names
@@ -601,15 +611,50 @@ class _Reverse:
         return []
 
     def check_side_effect(self, stmt: ast.Expr) -> None:
+        """A call kept only for its effect must not touch a differentiated value.
+
+        Its effect on the value (``y.sort()``, ``np.add.at(out, i, x)``, ``np.copyto``,
+        ``f(x, out=y)``, a user function filling a buffer) is invisible to the adjoint, so
+        the derivative would be silently wrong: refuse instead. ``print`` only reads, and
+        a method of a global object (``LOG.append(x)``) runs as written: the function's
+        result does not flow through it.
+        """
         call = stmt.value
-        if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute):
+        if not isinstance(call, ast.Call):
+            return
+        operands = [*call.args, *(k.value for k in call.keywords)]
+        if isinstance(call.func, ast.Attribute):
             base = call.func.value
             if isinstance(base, ast.Name) and base.id in self.locals and (
-                self.is_active_name(base) or any(self.is_active_name(a) for a in call.args)
+                self.is_varied(base) or any(self.is_varied(a) for a in operands)
             ):
                 raise self.error(UnsupportedSyntaxError,
                                  f"the in-place method call {ast.unparse(call)!r} on a "
                                  "differentiated value")
+        if self.resolve_callee(call.func) is print:
+            return
+        if isinstance(call.func, ast.Attribute) and isinstance(call.func.value, ast.Name) and (
+                call.func.value.id not in self.locals):
+            return  # ``LOG.append(x)`` on a global object: a side effect, run as written
+        if any(self.is_varied(a.value if isinstance(a, ast.Starred) else a) for a in operands):
+            raise self.error(UnsupportedSyntaxError,
+                             f"the call {ast.unparse(call)!r}, kept only for its effect, "
+                             "on a differentiated value: an in-place update is invisible to "
+                             "the derivative. Assign the result instead (y = f(x))")
+
+    def is_varied(self, node: ast.expr) -> bool:
+        """Whether ``node`` names a value that depends on the differentiated inputs."""
+        return isinstance(node, ast.Name) and node.id in self.varied
+
+    def check_out_argument(self, call: ast.expr) -> None:
+        """``y = np.multiply(a, b, out=c)`` writes into ``c`` behind the adjoint's back."""
+        if isinstance(call, ast.Call) and any(k.arg == "out" and not (
+                isinstance(k.value, ast.Constant) and k.value.value is None)
+                for k in call.keywords):
+            raise self.error(UnsupportedSyntaxError,
+                             f"the call {ast.unparse(call)!r} with out=: writing into an "
+                             "existing array is invisible to the derivative; assign the "
+                             "result instead")
 
     def adjoint_assign(self, stmt: ast.Assign) -> list[ast.stmt]:
         target = stmt.targets[0]
@@ -619,6 +664,7 @@ class _Reverse:
             if result is not None and isinstance(target, ast.Name):
                 self.state.discard(result)
             return []
+        self.check_out_argument(stmt.value)
         prim = self.classify(stmt)
         out: list[ast.stmt] = []
         g = _name(self.adjoint_name(result))
@@ -633,7 +679,7 @@ class _Reverse:
             contributions = self.item_adjoint(prim.args[0], prim.args[1], g, out)
         elif prim.kind == "index":
             contributions = self.index_adjoint(prim, result, g, out)
-        elif prim.kind == "attr" and (self.container_like(prim.args[0]) or prim.rule is None):
+        elif prim.kind == "attr" and (prim.rule is None or self.known_container(prim.args[0])):
             assert isinstance(stmt.value, ast.Attribute)
             contributions = self.item_adjoint(prim.args[0], ast.Constant(stmt.value.attr), g,
                                               out)
@@ -889,8 +935,14 @@ class _Reverse:
         contributions: list[tuple[str, ast.expr]] = []
         if self.is_active_name(value):
             part = self.namer.fresh(f"{self.adjoint_name(value.id)}_slot")  # type: ignore
-            out.append(_assign(part, ast.Subscript(value=g, slice=copy.deepcopy(target.slice),
-                                                   ctx=ast.Load())))
+            slot: ast.expr = ast.Subscript(value=g, slice=copy.deepcopy(target.slice),
+                                           ctx=ast.Load())
+            if not self.is_basic_index(target.slice):
+                # an index array may repeat: only the write NumPy keeps gets a cotangent
+                slot = ast.BinOp(left=slot, op=ast.Mult(), right=_call(
+                    _name(self.scope.bind("last_writes", last_writes)), g,
+                    _index_value(target.slice)))
+            out.append(_assign(part, slot))
             contributions.append((value.id, _call(  # type: ignore[union-attr]
                 _name(self.scope.bind("unbroadcast", unbroadcast)), _name(part),
                 _name(value.id))))  # type: ignore[union-attr]

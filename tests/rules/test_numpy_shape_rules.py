@@ -588,9 +588,6 @@ def e2e_attribute_of_split_part(x):
     return np.sum(p.T * np.arange(2.0))
 
 
-@pytest.mark.xfail(strict=True, raises=ad.ADError,
-                   reason="transformer: an item of np.split's list is not known to be an "
-                          "array, so .T on it is treated as a container attribute")
 def test_end_to_end_attribute_of_split_part():
     ad.check_grads(e2e_attribute_of_split_part, (A43,))
 
