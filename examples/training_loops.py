@@ -45,7 +45,8 @@ def s6(steps=300, lr=0.05):
         loss, grads = loss_and_grad(params, x, y)
         params, state = opt.update(params, grads, state)
         losses.append(float(loss))
-    return {"losses": losses, "grad_keys": sorted(grads), "final_loss": float(s6_loss(params, x, y))}
+    return {"losses": losses, "grad_keys": sorted(grads),
+            "final_loss": float(s6_loss(params, x, y))}
 
 
 # S15 ---------------------------------------------------------------------------------

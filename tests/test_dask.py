@@ -31,8 +31,9 @@ ROWS, FEATURES, CHUNK = 10_000, 20, 2_500
 @pytest.fixture(scope="module")
 def client():
     # threads, not processes: starts in about a second and needs no pickling of our modules
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, protocol="tcp",
-                                       host="127.0.0.1", dashboard_address=None)
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                       protocol="tcp", host="127.0.0.1",
+                                       dashboard_address=None)
     c = distributed.Client(cluster)
     try:
         yield c
@@ -102,7 +103,7 @@ def test_logistic_gradient_with_numpy_parameters_is_lazy(client, data):
 
 def test_value_and_grad_on_dask(client, data):
     w, b = da.from_array(data["w"]), da.from_array(data["b"])
-    value, (dw, db) = ad.value_and_grad(logistic_loss, wrt=(0, 1))(w, b, data["dx"],
+    value, (dw, _db) = ad.value_and_grad(logistic_loss, wrt=(0, 1))(w, b, data["dx"],
                                                                       data["dy"])
     assert isinstance(value, da.Array)
     assert isinstance(dw, da.Array)
@@ -146,7 +147,7 @@ def test_mlp_gradient_with_numpy_parameters_is_lazy(client, data):
 def test_forward_mode_on_dask(client, data):
     w, b = da.from_array(data["w"]), da.from_array(data["b"])
     tw = np.ones(FEATURES) / FEATURES
-    value, tangent = ad.jvp(logistic_loss, (w, b, data["dx"], data["dy"]),
+    _value, tangent = ad.jvp(logistic_loss, (w, b, data["dx"], data["dy"]),
                             (da.from_array(tw), da.zeros(1), None, None))
     assert isinstance(tangent, da.Array)
     want_w, _ = ad.grad(logistic_loss, wrt=(0, 1))(data["w"], data["b"], data["x"], data["y"])
@@ -182,3 +183,17 @@ def test_slice_gradient_on_dask(client, data):
     got_w, got_x = client.compute([dw, dx], sync=True)
     np.testing.assert_allclose(got_w, want_w, rtol=1e-12)
     np.testing.assert_allclose(got_x, want_x, rtol=1e-12)
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # bokeh / tornado, dashboard start
+def test_example_runs_and_the_loss_goes_down():
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
+    import dask_logistic_regression as example
+
+    result = example.main(["--rows", "20000", "--steps", "3", "--workers", "2", "--threads"])
+    losses = result["losses"]
+    assert losses[0] == pytest.approx(np.log(2.0))  # w = 0, b = 0: every logit is 0
+    assert losses[0] > losses[1] > losses[2]

@@ -35,6 +35,11 @@ def conv2d(params: dict, x: Any, stride: int = 1, padding: int = 0) -> Any:
     ``params["b"]`` shape ``(out_channels,)``. Output: ``(n, out_channels, h_out, w_out)``
     with ``h_out = (h + 2 * padding - kh) // stride + 1`` (likewise ``w_out``).
     """
+    # the bias is read before the kernel (not in an ``if`` after it): see the note in
+    # docs/nn.md on branches over a differentiated dict
+    bias = 0.0
+    if "b" in params:
+        bias = np.reshape(params["b"], (1, -1, 1, 1))
     w = params["w"]
     if padding > 0:
         x = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
@@ -47,9 +52,7 @@ def conv2d(params: dict, x: Any, stride: int = 1, padding: int = 0) -> Any:
         for j in range(kw):
             patch = x[:, :, i:i + h_out * stride:stride, j:j + w_out * stride:stride]
             out = out + np.einsum("nchw,oc->nohw", patch, w[:, :, i, j])
-    if "b" in params:
-        out = out + np.reshape(params["b"], (1, -1, 1, 1))
-    return out
+    return out + bias
 
 
 def max_pool2d(x: Any, size: int = 2) -> Any:
