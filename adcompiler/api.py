@@ -210,11 +210,25 @@ def _same_structure(a: Any, b: Any) -> bool:
         return False
 
 
+def _foreign(array: Any) -> bool:
+    """An array of another library that speaks NumPy's dispatch protocols."""
+    return not isinstance(array, np.ndarray | np.generic) and hasattr(
+        array, "__array_function__") and hasattr(array, "dtype")
+
+
 def _like_leaf(gradient: Any, value: Any) -> Any:
     if not _float_like(value):
         return None
     if gradient is None:
         gradient = zeros_like_tree(value)
+    if _foreign(gradient):
+        # a lazy or device array (Dask, CuPy): keep it, only match dtype and shape
+        if np.dtype(getattr(value, "dtype", float)).kind in "fc" and (
+                gradient.dtype != getattr(value, "dtype", gradient.dtype)):
+            gradient = gradient.astype(getattr(value, "dtype", gradient.dtype))
+        if np.shape(gradient) != np.shape(value):
+            gradient = np.broadcast_to(gradient, np.shape(value))
+        return gradient
     if isinstance(value, float):
         return float(gradient)
     if isinstance(value, np.ndarray):

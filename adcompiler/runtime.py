@@ -37,8 +37,20 @@ def unbroadcast(g: Any, x: Any) -> Any:
 
 
 def add_at(dx: Any, index: Any, g: Any) -> Any:
-    """``dx[index] += g`` that accumulates repeated indices (fancy indexing)."""
-    np.add.at(dx, index, g)
+    """``dx[index] += g`` that accumulates repeated indices (fancy indexing).
+
+    Arrays without ``ufunc.at`` (Dask) get an ``ADError`` naming their type, not a bare
+    ``TypeError`` from inside NumPy's dispatch.
+    """
+    try:
+        np.add.at(dx, index, g)
+    except TypeError as exc:
+        if isinstance(dx, np.ndarray):
+            raise
+        kind = f"{type(dx).__module__}.{type(dx).__qualname__}"
+        raise ADError(f"the derivative of indexing with an index array or mask scatters the "
+                      f"cotangent with np.add.at, which {kind} does not implement; index "
+                      "with slices, or compute this part on NumPy arrays") from exc
     return dx
 
 

@@ -33,7 +33,7 @@ from ..errors import ADError, NonDifferentiableError, UnsupportedSyntaxError
 from ..frontend.normalize import AnfFunction, walk_statements
 from ..frontend.parse import UNRESOLVED
 from ..rules import registry
-from ..runtime import add_item, last_writes, tree_add, unbroadcast, zeros_like_tree
+from ..runtime import add_at, add_item, last_writes, tree_add, unbroadcast, zeros_like_tree
 from .fill import bind_arguments, fill
 from .scope import Scope
 
@@ -634,7 +634,8 @@ class _Reverse:
         if self.resolve_callee(call.func) is print:
             return
         if isinstance(call.func, ast.Attribute) and isinstance(call.func.value, ast.Name) and (
-                call.func.value.id not in self.locals):
+                call.func.value.id not in self.locals) and not isinstance(
+                self.anf.parsed.resolve_expr(call.func.value), types.ModuleType):
             return  # ``LOG.append(x)`` on a global object: a side effect, run as written
         if any(self.is_varied(a.value if isinstance(a, ast.Starred) else a) for a in operands):
             raise self.error(UnsupportedSyntaxError,
@@ -889,9 +890,8 @@ class _Reverse:
             if basic:
                 out.append(ast.AugAssign(target=target, op=ast.Add(), value=g))
             else:
-                out.append(ast.Expr(_call(ast.Attribute(
-                    value=ast.Attribute(value=np_name, attr="add", ctx=ast.Load()),
-                    attr="at", ctx=ast.Load()), _name(dbase), _index_value(index), g)))
+                out.append(ast.Expr(_call(_name(self.scope.bind("add_at", add_at)),
+                                          _name(dbase), _index_value(index), g)))
             return None
         holder = dbase if base not in self.state else self.namer.fresh(f"{dbase}_part")
         out.append(_assign(holder, _call(
@@ -900,9 +900,8 @@ class _Reverse:
             out.append(ast.Assign(targets=[ast.Subscript(
                 value=_name(holder), slice=copy.deepcopy(index), ctx=ast.Store())], value=g))
         else:
-            out.append(ast.Expr(_call(ast.Attribute(
-                value=ast.Attribute(value=np_name, attr="add", ctx=ast.Load()),
-                attr="at", ctx=ast.Load()), _name(holder), _index_value(index), g)))
+            out.append(ast.Expr(_call(_name(self.scope.bind("add_at", add_at)),
+                                      _name(holder), _index_value(index), g)))
         if holder == dbase:
             self.state.add(base)
             self.owned.add(base)
