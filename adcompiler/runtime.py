@@ -98,8 +98,7 @@ def add_item(da: Any, a: Any, key: Any, g: Any) -> Any:
                           f"{type(a).__name__}; register one with @ad.derivative or wrap "
                           "the value in ad.stop_gradient()")
         out = np.zeros_like(a) if da is None else da.copy()
-        np.add.at(out, key, g)
-        return out
+        return add_at(out, key, g)
     if da is None:
         da = zeros_like_tree(a)
     return set_child(da, key, tree_add(get_child(da, key), g))

@@ -42,14 +42,10 @@ ALLOWED: dict[tuple[str, str, str], str] = {
     ("numpy_shape.py", "pad_widths", "np.array"): "pad_width is configuration",
     # only reached when the tangent has no dtype: a Python scalar or list
     ("numpy_shape.py", "restack", "np.asarray"): "only for Python scalars and lists",
-    # ufunc.at has no Dask implementation (NumPy and CuPy have one): scatter-adds with
-    # possibly repeated indices. Known limitation, documented in docs/dask.md; the
-    # transformer emits np.add.at for fancy and boolean subscripts in generated code too.
-    ("indexing.py", "take_adjoint", "np.add.at"): "no dispatching scatter-add",
-    ("indexing.py", "take_along_axis_adjoint", "np.add.at"): "no dispatching scatter-add",
-    ("numpy_shape.py", "unrepeat", "np.add.at"): "no dispatching scatter-add",
-    ("runtime.py", "add_at", "np.add.at"): "no dispatching scatter-add",
-    ("runtime.py", "add_item", "np.add.at"): "no dispatching scatter-add",
+    # ufunc.at has no Dask implementation (NumPy and CuPy have one): every scatter-add with
+    # possibly repeated indices goes through runtime.add_at, which turns Dask's refusal
+    # into an ADError naming the array type (documented in docs/dask.md)
+    ("runtime.py", "add_at", "np.add.at"): "the one scatter-add, with a clear error",
 }
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ADError
-from ..runtime import unbroadcast
+from ..runtime import add_at, unbroadcast
 from .registry import forward, reverse, static, zero_derivative
 
 # ---------------------------------------------------------------------- gathering
@@ -27,11 +27,11 @@ def take_adjoint(g, a, indices, axis):
     """Scatter ``g`` back through ``np.take(a, indices, axis)``; repeats accumulate."""
     da = np.zeros_like(a)
     if axis is None:
-        np.add.at(da.reshape(-1), indices, g)  # a view: writes reach da
+        add_at(da.reshape(-1), indices, g)  # a view: writes reach da
         return da
     axis = axis % np.ndim(a)
     index = (slice(None),) * axis + (indices,)
-    np.add.at(da, index, g)
+    add_at(da, index, g)
     return da
 
 
@@ -49,7 +49,7 @@ def take_along_axis_adjoint(g, arr, indices, axis):
     """Scatter ``g`` back through ``np.take_along_axis``; repeats accumulate."""
     darr = np.zeros_like(arr)
     if axis is None:
-        np.add.at(darr.reshape(-1), indices, g)
+        add_at(darr.reshape(-1), indices, g)
         return darr
     axis = axis % np.ndim(arr)
     shape = np.shape(indices)
@@ -57,7 +57,7 @@ def take_along_axis_adjoint(g, arr, indices, axis):
         indices if i == axis else np.arange(n).reshape(
             [n if j == i else 1 for j in range(len(shape))])
         for i, n in enumerate(shape))
-    np.add.at(darr, index, g)
+    add_at(darr, index, g)
     return darr
 
 

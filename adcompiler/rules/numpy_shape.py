@@ -44,7 +44,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ADError
-from ..runtime import unbroadcast
+from ..runtime import add_at, unbroadcast
 from .registry import forward, reverse
 
 # ------------------------------------------------------------------------------ helpers
@@ -110,12 +110,12 @@ def unrepeat(g: Any, a: Any, repeats: Any, axis: Any) -> Any:
     # one count per element: scatter-add every copy back to its source
     if axis is None:
         flat = np.zeros_like(np.reshape(a, (-1,)))
-        np.add.at(flat, np.repeat(np.arange(math.prod(shape)), repeats), g)
+        add_at(flat, np.repeat(np.arange(math.prod(shape)), repeats), g)
         return np.reshape(flat, shape)
     axis = int(axis) % len(shape)
     out = np.zeros_like(a)
     index = (slice(None),) * axis + (np.repeat(np.arange(shape[axis]), repeats),)
-    np.add.at(out, index, g)
+    add_at(out, index, g)
     return out
 
 
