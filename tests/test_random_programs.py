@@ -357,3 +357,34 @@ def test_regression_jvp_if_with_inactive_branch(tmp_path):
               "        t = 2.0\n    return x * 2.0\n")
     module = load(source, tmp_path)
     assert ad.jvp(module.f, (1.0,), (1.0,)) == (2.0, 2.0)
+
+
+@pytest.mark.xfail(strict=True, raises=TypeError, reason=(
+    "np.maximum(x / (x * x + 1.0), 0.1) with a 0-d array x: the cotangent reaching the "
+    "division is a numpy bool (the maximum mask, not g * mask), and `-dt` on it raises "
+    "TypeError (found by the slow profile)"))
+def test_regression_maximum_of_quotient_boolean_cotangent(tmp_path):
+    arg = np.array(2.0)  # a Python float works
+    source = "import numpy as np\n\ndef f(x):\n    return np.maximum(x / (x * x + 1.0), 0.1)\n"
+    _, grad = run_source(tmp_path, source, [arg])
+    assert float(grad) == pytest.approx((1.0 - 4.0) / 25.0)
+
+
+@pytest.mark.xfail(strict=True, raises=IndentationError, reason=(
+    "reverse mode: an `if` whose taken branch assigns a constant and whose other branch "
+    "an active value, followed by np.minimum of it, generates an `if` with an empty body "
+    "(IndentationError); found by the slow profile, not yet minimised further"))
+def test_regression_reverse_if_with_constant_branch(tmp_path):
+    source = '''import numpy as np
+
+def f(x, y):
+    if np.max(np.arctan(y)) < -1e3 or np.mean(np.arctan(y)) > -1e3:
+        t1 = np.sum((1.5 * np.ones((2, 3))) @ (1.5 * np.ones((2, 3))).T)
+    else:
+        t1 = x
+    t2 = np.minimum((np.sum((t1 * np.ones((2, 3))) @ (x * np.ones((3,)))) * np.sum(
+        (t1 * np.ones((2, 3))) @ (x * np.ones((3,)))) + 1.0) ** 0.5, (x - t1))
+    return np.mean(t2) + (x * x + 1.0) ** 0.5
+'''
+    _, grad = run_source(tmp_path, source, [0.3, 0.2])
+    assert np.isfinite(grad)
