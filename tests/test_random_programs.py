@@ -196,9 +196,7 @@ def check_program(program: Program, tmp: Path) -> None:
     compile(source, "<generated>", "exec")
     ast.parse(astor.to_source(ast.parse(source)))
 
-    # forward mode of an `if` whose branch only assigns inactive values generates an empty
-    # block (test_regression_jvp_if_with_inactive_branch): skip jvp for `if` until fixed
-    if HAS_JVP and "if" not in program.features:
+    if HAS_JVP:
         rng = np.random.default_rng(program.seed + 1)
         i = wrt[0]
         tangent = rng.standard_normal(np.shape(args[i])) if not isinstance(
@@ -284,9 +282,6 @@ def test_regression_helper_with_constant_result(tmp_path):
     assert grad == 1.0
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError, reason=(
-    "builtin abs of a 0-d array or np.float64: the rule computes (x > 0) - (x < 0), and "
-    "NumPy refuses `-` on numpy booleans (math_rules.py abs rule)"))
 @pytest.mark.parametrize("arg", [np.array(0.7), np.float64(0.7)], ids=["0d-array", "float64"])
 def test_regression_builtin_abs_of_numpy_scalar(tmp_path, arg):
     source = "import numpy as np\n\ndef f(x):\n    return abs(x - 0.5)\n"
@@ -349,9 +344,6 @@ def test_nan_input_propagates(tmp_path):
     assert np.isfinite(grad[1])
 
 
-@pytest.mark.xfail(strict=True, raises=IndentationError, reason=(
-    "ad.jvp of an `if` whose branch assigns only an inactive value: the generated forward "
-    "code has an `if` with an empty body (IndentationError)"))
 def test_regression_jvp_if_with_inactive_branch(tmp_path):
     source = ("import numpy as np\n\ndef f(x):\n    t = 1.0\n    if x > 0.0:\n"
               "        t = 2.0\n    return x * 2.0\n")
@@ -359,10 +351,6 @@ def test_regression_jvp_if_with_inactive_branch(tmp_path):
     assert ad.jvp(module.f, (1.0,), (1.0,)) == (2.0, 2.0)
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError, reason=(
-    "np.maximum(x / (x * x + 1.0), 0.1) with a 0-d array x: the cotangent reaching the "
-    "division is a numpy bool (the maximum mask, not g * mask), and `-dt` on it raises "
-    "TypeError (found by the slow profile)"))
 def test_regression_maximum_of_quotient_boolean_cotangent(tmp_path):
     arg = np.array(2.0)  # a Python float works
     source = "import numpy as np\n\ndef f(x):\n    return np.maximum(x / (x * x + 1.0), 0.1)\n"
@@ -370,10 +358,6 @@ def test_regression_maximum_of_quotient_boolean_cotangent(tmp_path):
     assert float(grad) == pytest.approx((1.0 - 4.0) / 25.0)
 
 
-@pytest.mark.xfail(strict=True, raises=IndentationError, reason=(
-    "reverse mode: an `if` whose taken branch assigns a constant and whose other branch "
-    "an active value, followed by np.minimum of it, generates an `if` with an empty body "
-    "(IndentationError); found by the slow profile, not yet minimised further"))
 def test_regression_reverse_if_with_constant_branch(tmp_path):
     source = '''import numpy as np
 

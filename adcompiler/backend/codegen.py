@@ -40,8 +40,25 @@ def with_line_comments(stmts: list[ast.stmt], filename: str) -> list[ast.stmt]:
     return out
 
 
+def _is_comment(stmt: ast.stmt) -> bool:
+    return (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant)
+            and isinstance(stmt.value.value, str) and stmt.value.value.startswith(COMMENT_PREFIX))
+
+
+def _fill_empty_blocks(node: ast.AST) -> None:
+    """A block that optimisation emptied (or left with comments only) gets ``pass``."""
+    for sub in ast.walk(node):
+        body = getattr(sub, "body", None)
+        if isinstance(body, list) and all(_is_comment(s) for s in body):
+            body.append(ast.Pass())
+        orelse = getattr(sub, "orelse", None)
+        if isinstance(orelse, list) and orelse and all(_is_comment(s) for s in orelse):
+            orelse.append(ast.Pass())
+
+
 def to_source(node: ast.AST) -> str:
     """Readable source for ``node``, with comment markers turned into comments."""
+    _fill_empty_blocks(node)
     text = astor.to_source(ast.fix_missing_locations(node))
     lines = []
     for line in text.splitlines():

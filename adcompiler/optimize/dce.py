@@ -105,8 +105,8 @@ def _sweep(stmts: list[ast.stmt], live: set[str], local: set[str]
             changed = True
             continue
         if isinstance(stmt, ast.If) and all(isinstance(s, ast.Pass) for s in stmt.body) and (
-            not stmt.orelse
-        ):
+            all(isinstance(s, ast.Pass) for s in stmt.orelse)
+        ) and _pure(stmt.test):
             changed = True
             continue
         if isinstance(stmt, ast.If) and not stmt.body:

@@ -75,6 +75,12 @@ def _scalar(node: ast.AST, value: float) -> bool:
     return isinstance(v, _SCALARS) and not isinstance(v, bool) and v == value
 
 
+def _boolean(node: ast.AST) -> bool:
+    """An expression whose value is a boolean (a comparison, ``not``, ``and``/``or``)."""
+    return isinstance(node, ast.Compare | ast.BoolOp) or (
+        isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not))
+
+
 class _Simplifier(ast.NodeTransformer):
     def visit_BinOp(self, node: ast.BinOp) -> ast.expr:
         self.generic_visit(node)
@@ -88,13 +94,14 @@ class _Simplifier(ast.NodeTransformer):
         if op is ast.Mult:
             if is_zero(left) or is_zero(right):
                 return ast.Name(id=ZERO, ctx=ast.Load())
-            if _scalar(right, 1):
+            # ``1.0 * (a > b)`` is a float mask: dropping the 1.0 would leave booleans
+            if _scalar(right, 1) and not _boolean(left):
                 return left
-            if _scalar(left, 1):
+            if _scalar(left, 1) and not _boolean(right):
                 return right
-            if _scalar(right, -1):
+            if _scalar(right, -1) and not _boolean(left):
                 return self.visit(ast.UnaryOp(op=ast.USub(), operand=left))
-            if _scalar(left, -1):
+            if _scalar(left, -1) and not _boolean(right):
                 return self.visit(ast.UnaryOp(op=ast.USub(), operand=right))
         if op is ast.Div:
             if is_zero(left):

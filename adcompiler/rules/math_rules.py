@@ -350,29 +350,30 @@ def erfc_fwd(result, x, *, dx):
 
 
 # ------------------------------------------------------------------------ signs, remainders
-# ``(x > 0) - (x < 0)`` is sign(x) as an int (0 at 0), so ``g * ...`` stays a float.
+# ``1 * (x > 0) - 1 * (x < 0)`` is sign(x) as an int (0 at 0), so ``g * ...`` stays a
+# float; the ``1 *`` makes NumPy booleans integers before the subtraction.
 
 
 @reverse(math.fabs)
 def fabs(result, g, x):
-    dx = g * ((x > 0) - (x < 0))
+    dx = g * (1 * (x > 0) - 1 * (x < 0))
 
 
 @forward(math.fabs)
 def fabs_fwd(result, x, *, dx):
-    dresult = dx * ((x > 0) - (x < 0))
+    dresult = dx * (1 * (x > 0) - 1 * (x < 0))
 
 
 # copysign(x, y) = |x| sign(y): piecewise constant in y, so y's derivative is 0.
 @reverse(math.copysign)
 def copysign(result, g, x, y):
-    dx = g * ((x > 0) - (x < 0)) * math.copysign(1.0, y)
+    dx = g * (1 * (x > 0) - 1 * (x < 0)) * math.copysign(1.0, y)
     dy = 0.0
 
 
 @forward(math.copysign)
 def copysign_fwd(result, x, y, *, dx, dy):
-    dresult = dx * ((x > 0) - (x < 0)) * math.copysign(1.0, y)
+    dresult = dx * (1 * (x > 0) - 1 * (x < 0)) * math.copysign(1.0, y)
 
 
 # fmod(x, y) = x - trunc(x / y) * y.
