@@ -86,3 +86,13 @@ def break_then_use_array(v):
         if np.sum(acc) > 2.0:
             break
     return np.sum(acc * acc)
+
+
+def reused_target_after_empty_loop(y):
+    t4 = 0.5
+    for i in range(0):
+        t4 = t4 * 0.5 + y
+    t6 = 0.25
+    for i in range(1):
+        t6 = t6 * 0.5 + (0.5 + np.sin(i)) * 0.5
+    return t4 * y + t6 * y

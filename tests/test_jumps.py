@@ -20,6 +20,9 @@ CASES = [
     (j.search_with_else, (0.5,)), (j.search_with_else, (30.0,)), (j.while_continue, (0.8,)),
     (j.return_from_nested_loops, (0.7,)), (j.return_from_nested_loops, (0.1,)),
     (j.return_in_while, (1.1,)), (j.break_then_use_array, (np.array([0.2, 0.5, 0.9]),)),
+    # found by the slow random-program profile: the second loop copied the first loop's
+    # (unbound, after zero iterations) target into its own
+    (j.reused_target_after_empty_loop, (2.0,)),
 ]
 
 

@@ -754,13 +754,17 @@ class _Normalizer:
         assigned = [v for v in _assigned_names(body) + extra if v in self.locals]
         if not self.loop_depth:
             for var in assigned:
-                if var in self.env:
+                if var in self.env and var in extra:
+                    # the loop's own target: every iteration assigns it first, so its old
+                    # value (perhaps unbound, after an empty loop) is never copied in
+                    self.env[var] = self.namer.fresh(var)
+                elif var in self.env:
+                    # a loop never overwrites a name defined before it
                     name = self.env[var]
-                    if True:  # a loop never overwrites a name defined before it
-                        loop_name = self.namer.fresh(var)
-                        self.assign(loop_name, ast.Name(id=name, ctx=ast.Load()))
-                        self.fresh[loop_name] = self.fresh.get(name, False)
-                        self.env[var] = loop_name
+                    loop_name = self.namer.fresh(var)
+                    self.assign(loop_name, ast.Name(id=name, ctx=ast.Load()))
+                    self.fresh[loop_name] = self.fresh.get(name, False)
+                    self.env[var] = loop_name
                 else:
                     self.env[var] = self.new_version(var)
                 self.loop_names.add(self.env[var])
