@@ -90,7 +90,7 @@ def break_then_use_array(v):
 
 def reused_target_after_empty_loop(y):
     t4 = 0.5
-    for i in range(0):
+    for i in range(0):  # noqa: B007  (the name i is reused below: the point of the case)
         t4 = t4 * 0.5 + y
     t6 = 0.25
     for i in range(1):
