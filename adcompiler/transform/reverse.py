@@ -1046,7 +1046,8 @@ class _Reverse:
                                                  value=ast.Constant(1)))
                 new = ast.While(test=stmt.test, body=body, orelse=[])
                 out.append(ast.copy_location(new, stmt))
-            elif isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Subscript):
+            elif isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Subscript) and (
+                    hasattr(stmt, "ad_result")):  # a write into a global runs as written
                 result = stmt.ad_result  # type: ignore[attr-defined]
                 base = stmt.targets[0].value
                 assert isinstance(base, ast.Name)
