@@ -22,6 +22,7 @@ from .frontend.normalize import AnfFunction, normalize
 from .frontend.parse import ParsedFunction, parse_function
 from .frontend.validate import validate
 from .optimize import optimize
+from .runtime import zeros_like_tree
 from .transform.forward import forward_transform
 from .transform.reverse import ReverseProgram, reverse_transform
 
@@ -64,18 +65,20 @@ def _def(name: str, params: list[str], body: list[ast.stmt]) -> ast.FunctionDef:
                            decorator_list=[], returns=None, type_comment=None)
 
 
-def _gradient_atoms(program: ReverseProgram, wrt: list[str], np_name: str
-                    ) -> tuple[list[ast.stmt], list[ast.expr]]:
-    """The returned gradients; a parameter the output does not depend on gets zeros."""
+def _gradient_atoms(program: ReverseProgram, wrt: list[str], np_name: str,
+                    containers: set[str]) -> tuple[list[ast.stmt], list[ast.expr]]:
+    """The returned gradients; a parameter the output does not depend on gets zeros
+    (a container of them for a container argument)."""
     stmts: list[ast.stmt] = []
     atoms: list[ast.expr] = []
     for param in wrt:
         name = program.gradients.get(param)
         if name is None:
             zero = program.anf.namer.adjoint(param)
-            call = ast.Call(func=ast.Attribute(value=_name(np_name), attr="zeros_like",
-                                               ctx=ast.Load()), args=[_name(param)],
-                            keywords=[])
+            func: ast.expr = (_name(program.scope.bind("zeros_like_tree", zeros_like_tree))
+                              if param in containers else ast.Attribute(
+                                  value=_name(np_name), attr="zeros_like", ctx=ast.Load()))
+            call = ast.Call(func=func, args=[_name(param)], keywords=[])
             stmts.append(ast.Assign(targets=[ast.Name(id=zero, ctx=ast.Store())], value=call))
             name = zero
         atoms.append(_name(name))
@@ -278,7 +281,7 @@ def build(
     if aux is not None:
         value_atom = ast.Tuple(elts=[result_atom, _name(aux)], ctx=ast.Load())
     base = anf.name + suffix
-    zero_stmts, grads = _gradient_atoms(program, wrt, np_name)
+    zero_stmts, grads = _gradient_atoms(program, wrt, np_name, set(containers or {}))
     adjoint = with_line_comments(program.adjoint, parsed.filename)
     params = list(anf.params)
     if kind in ("grad", "value_and_grad"):
