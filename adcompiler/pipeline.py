@@ -298,7 +298,11 @@ def build(
         return Generated(source, functions, run.name, None, _guards(parsed, program))
     if kind == "vjp":
         seed = program.seed or anf.namer.fresh("dresult")
-        saved = sorted(program.adjoint_reads & (set(params) | _assigned(program.primal)))
+        # zero gradients are shaped like their parameter, so the pullback needs it too
+        zero_reads = {n.id for s in zero_stmts for n in ast.walk(s.value)  # type: ignore
+                      if isinstance(n, ast.Name) and n.id in params}
+        saved = sorted((program.adjoint_reads | zero_reads)
+                       & (set(params) | _assigned(program.primal)))
         saved = [n for n in saved if n not in program.stacks]
         top_level = _assigned_top(program.primal) | set(params)
         unset = [ast.Assign(targets=[ast.Name(id=n, ctx=ast.Store())],

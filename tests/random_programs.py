@@ -312,8 +312,9 @@ class _Gen:
         body = self.statements(env, self.draw(st.integers(0, 2)), allow_helpers=False)
         result = self.expr(env)
         self.counter = max(self.counter, saved)
-        # depend on both parameters (a helper with a constant result is a known bug,
-        # tests/test_random_programs.py::test_regression_helper_with_constant_result)
+        # depend on both parameters (a helper with a constant result was a bug, now the
+        # regression test test_regression_helper_with_constant_result; the generator could
+        # drop this term to cover the case too)
         code = f"{result.code} + 0.1 * np.sum(np.sin(a) * np.cos(b))"
         self.helper_sources.append(
             "\n".join([f"def {hname}(a, b):", *body, f"    return {code}"]))

@@ -269,9 +269,6 @@ def test_regression_unused_dict_argument(tmp_path):
     np.testing.assert_array_equal(grad["b"], np.zeros((2, 3)))
 
 
-@pytest.mark.xfail(strict=True, raises=NameError, reason=(
-    "a helper whose result does not depend on its arguments: its generated pullback reads "
-    "np.zeros_like(a) but `a` is not a parameter of the pullback (NameError)"))
 def test_regression_helper_with_constant_result(tmp_path):
     source = ("import numpy as np\n\ndef helper(a, b):\n    return 2.0\n\n"
               "def f(x):\n    t = helper(x, x)\n    return t + x\n")
