@@ -366,3 +366,16 @@ def f(x, y):
 '''
     _, grad = run_source(tmp_path, source, [0.3, 0.2])
     assert np.isfinite(grad)
+
+
+def test_regression_negative_literal_base_of_a_power(tmp_path):
+    """Found by the slow profile (a silent wrong gradient): ``(-0.75) ** 2`` was printed
+    as ``-0.75 ** 2``, which Python reads as ``-(0.75 ** 2)``."""
+    source = ("import numpy as np\n\ndef f(x):\n"
+              "    return np.maximum(np.mean(np.sin(x)), (-0.75) ** 2) + (-0.5) ** 2 * x[0]\n")
+    module = load(source, tmp_path)
+    x = np.array([0.1, 0.2, 0.3])
+    value, grad = ad.value_and_grad(module.f)(x)
+    assert value == pytest.approx(module.f(x))
+    np.testing.assert_allclose(grad, [0.25, 0.0, 0.0])
+    assert "(-0.75) ** 2" in ad.grad(module.f).source

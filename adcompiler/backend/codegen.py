@@ -56,9 +56,23 @@ def _fill_empty_blocks(node: ast.AST) -> None:
             orelse.append(ast.Pass())
 
 
+class _NegativeLiterals(ast.NodeTransformer):
+    """``Constant(-0.75)`` becomes ``-(0.75)``: astor prints a negative constant bare, so
+    ``(-0.75) ** 2`` would come out as ``-0.75 ** 2``, which Python reads as
+    ``-(0.75 ** 2)``. As a unary minus, the printer parenthesises it where needed."""
+
+    def visit_Constant(self, node: ast.Constant) -> ast.expr:
+        value = node.value
+        if type(value) in (int, float) and (value < 0 or (
+                value == 0 and str(value).startswith("-"))):
+            return ast.UnaryOp(op=ast.USub(), operand=ast.Constant(-value))
+        return node
+
+
 def to_source(node: ast.AST) -> str:
     """Readable source for ``node``, with comment markers turned into comments."""
     _fill_empty_blocks(node)
+    node = _NegativeLiterals().visit(node)
     text = astor.to_source(ast.fix_missing_locations(node))
     lines = []
     for line in text.splitlines():
