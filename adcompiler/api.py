@@ -187,6 +187,11 @@ def _check_differentiable(func: types.FunctionType, names: list[str], wrt: list[
                 f"({type(value).__name__}{'' if dtype is None else ' of dtype ' + str(dtype)})"
                 f" and has no derivative; pass a float (e.g. {name}=2.0) or leave it out "
                 "of wrt")
+        if not _float_like(value) and not _foreign(value):
+            raise ADError(
+                f"argument {name!r} of {func.__qualname__} is a {type(value).__name__}, not a "
+                "float, a float array or a container of them, so it has no derivative; "
+                "leave it out of wrt")
 
 
 def _like(gradient: Any, value: Any) -> Any:
