@@ -84,7 +84,18 @@ def _wrt_names(func: types.FunctionType, wrt: Wrt) -> tuple[list[str], bool]:
     return names, many
 
 
+@functools.lru_cache(maxsize=1024)
+def _plain_arity(code: types.CodeType) -> int | None:
+    """The parameter count of a function that takes plain positional parameters only."""
+    flags = inspect.CO_VARARGS | inspect.CO_VARKEYWORDS
+    if code.co_flags & flags or code.co_kwonlyargcount or code.co_posonlyargcount:
+        return None
+    return code.co_argcount
+
+
 def _bind(func: types.FunctionType, args: tuple, kwargs: dict) -> list[Any]:
+    if not kwargs and len(args) == _plain_arity(func.__code__):
+        return list(args)  # the common call: every argument given by position
     sig = inspect.signature(func)
     for p in sig.parameters.values():
         if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD, p.KEYWORD_ONLY):
@@ -167,6 +178,13 @@ def _ranks(names: list[str], values: list[Any]) -> dict[str, int]:
         elif isinstance(value, float | int) and not isinstance(value, bool):
             ranks[name] = 0
     return ranks
+
+
+def _check_key(value: Any) -> Any:
+    """What ``_check_differentiable`` decides on, for plain values (None: check again)."""
+    if is_container(value):
+        return None
+    return type(value), getattr(value, "dtype", None)
 
 
 def _check_differentiable(func: types.FunctionType, names: list[str], wrt: list[str],
@@ -270,6 +288,7 @@ class Transformed:
         self._last: pipeline.Generated | None = None
         self._ranks: dict[str, int] | None = None
         self._containers: dict[str, Any] | None = None
+        self._checked: tuple | None = None  # argument kinds already found differentiable
         functools.update_wrapper(self, self.func)  # type: ignore[arg-type]
         self.__name__ = f"{kind}_{self.func.__name__}"
         self.__qualname__ = self.__name__
@@ -287,14 +306,19 @@ class Transformed:
                                   containers=_containers(self.params, values))
 
         generated = cache.lookup_or_build(key, func.__globals__, build)
-        self._last = generated
-        self._ranks = _ranks(self.params, values)
-        self._containers = _containers(self.params, values)
+        if generated is not self._last:  # shown by .source: the last call's specialisation
+            self._last = generated
+            self._ranks = _ranks(self.params, values)
+            self._containers = _containers(self.params, values)
         return generated
 
     def run(self, args: tuple, kwargs: dict) -> tuple[Any, Any]:
         values = _bind(self.func, args, kwargs)
-        _check_differentiable(self.func, self.params, self.names, values)
+        checked = tuple(_check_key(values[self.params.index(n)]) for n in self.names)
+        if checked != self._checked:
+            _check_differentiable(self.func, self.params, self.names, values)
+            if None not in checked:
+                self._checked = checked
         generated = self._generated(values)
         try:
             value, grads = generated.functions[generated.entry](*values)

@@ -21,6 +21,8 @@ from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 __all__ = ["TreeDef", "is_container", "register_pytree", "tree_flatten", "tree_leaves",
            "tree_map", "tree_unflatten"]
 
@@ -46,8 +48,14 @@ def _is_namedtuple(x: Any) -> bool:
     return isinstance(x, tuple) and hasattr(type(x), "_fields")
 
 
+_LEAF_TYPES = frozenset({np.ndarray, float, int, bool, complex, np.float64, np.float32,
+                         type(None), str})
+
+
 def is_container(x: Any) -> bool:
     """Whether ``x`` is a container adcompiler looks into."""
+    if type(x) in _LEAF_TYPES:
+        return False  # the common case, asked on every call of a transformed function
     return (
         type(x) in _REGISTRY
         or isinstance(x, dict | list | tuple)
