@@ -3,15 +3,6 @@
 import numpy as np
 
 
-def first_crossing(x):
-    s = x
-    for _ in range(20):
-        s = s * 1.2 + 0.1
-        if s > 3.0:
-            break
-    return s * s
-
-
 def skip_odd_terms(x):
     total = 0.0
     for k in range(6):
@@ -96,3 +87,14 @@ def reused_target_after_empty_loop(y):
     for i in range(1):
         t6 = t6 * 0.5 + (0.5 + np.sin(i)) * 0.5
     return t4 * y + t6 * y
+
+
+def return_from_a_loop_in_a_loop_else(x):
+    for _ in range(3):
+        for _ in range(2):
+            x = x * 1.1
+        else:  # noqa: PLW0120  (the else is the point of the case)
+            for _ in range(3):
+                if x > 2.0:
+                    return x * 10.0
+    return x

@@ -12,10 +12,11 @@ import adcompiler as ad
 from adcompiler.frontend.jumps import lower_jumps
 
 sys.path.insert(0, str(Path(__file__).parent))
+import corpus_control as c
 import corpus_jumps as j
 
 CASES = [
-    (j.first_crossing, (0.7,)), (j.first_crossing, (2.9,)), (j.skip_odd_terms, (0.4,)),
+    (c.loop_break, (0.7,)), (c.loop_break, (2.9,)), (j.skip_odd_terms, (0.4,)),
     (j.nested_break_inner_only, (1.3,)), (j.newton_with_tolerance, (2.0,)),
     (j.search_with_else, (0.5,)), (j.search_with_else, (30.0,)), (j.while_continue, (0.8,)),
     (j.return_from_nested_loops, (0.7,)), (j.return_from_nested_loops, (0.1,)),
@@ -49,7 +50,7 @@ def test_exact_derivatives():
 
 
 def test_generated_code_keeps_the_loop_and_names_the_flag():
-    text = ad.grad(j.first_crossing).source
+    text = ad.grad(c.loop_break).source
     assert "for " in text and re.search(r"broke\w* = True", text)
 
 
@@ -64,3 +65,11 @@ def test_flag_names_never_shadow_user_variables():
                      "            break\n        broke = broke * 2\n    return broke").body[0]
     text = ast.unparse(lower_jumps(tree))
     assert "broke_1 = True" in text and "broke = True" not in text
+
+
+def test_a_return_the_lowering_cannot_place_is_refused_not_lost():
+    # the return sits in a loop inside the else of a loop inside a loop: refused with its
+    # line rather than lowered into a flag nobody reads
+    with pytest.raises(ad.UnsupportedSyntaxError, match="return inside a loop") as err:
+        ad.grad(j.return_from_a_loop_in_a_loop_else)(1.5)
+    assert err.value.filename.endswith("corpus_jumps.py")

@@ -183,7 +183,7 @@ class _Lowering:
     def loop(self, stmt: ast.For | ast.While) -> list[ast.stmt]:
         has_jump = _contains(stmt.body, (ast.Break, ast.Continue, ast.Return), False)
         if not has_jump and not stmt.orelse:
-            stmt.body = self.nested(stmt.body)
+            stmt.body = self.function_block(stmt.body)
             return [stmt]
         loop = _Loop(broke=self.names.fresh("broke"), skip=self.names.fresh("skip"))
         body, _ = self.block(stmt.body, loop)
@@ -199,28 +199,17 @@ class _Lowering:
         stmt.body = body or [ast.Pass()]
         after: list[ast.stmt] = []
         if stmt.orelse:
-            orelse = self.nested(stmt.orelse)
+            orelse = self.function_block(stmt.orelse)
             after = ([ast.copy_location(_guard(_not(loop.broke), orelse), stmt.orelse[0])]
                      if loop.used_break else orelse)
             stmt.orelse = []
         return [*before, stmt, *after]
 
-    def nested(self, stmts: list[ast.stmt]) -> list[ast.stmt]:
-        """Lower loops nested in a block that has no jumps of its own to handle."""
-        out: list[ast.stmt] = []
-        for stmt in stmts:
-            if isinstance(stmt, ast.For | ast.While):
-                out.extend(self.loop(stmt))
-            elif isinstance(stmt, ast.If):
-                stmt.body = self.nested(stmt.body)
-                stmt.orelse = self.nested(stmt.orelse)
-                out.append(stmt)
-            else:
-                out.append(stmt)
-        return out
-
-    # -- the function body ------------------------------------------------------------
+    # -- blocks outside any loop's own jumps -------------------------------------------
     def function_block(self, stmts: list[ast.stmt]) -> list[ast.stmt]:
+        """Lower the loops of a block that is not itself a jumping loop body: the function
+        body, a loop body without jumps, a loop's ``else``. After a loop that returned,
+        return; inside an outer loop that ``return`` is refused later, never lost."""
         out: list[ast.stmt] = []
         for stmt in stmts:
             if isinstance(stmt, ast.For | ast.While):
