@@ -31,7 +31,7 @@ import numpy as np
 import adcompiler as ad
 from adcompiler import nn
 
-EPOCHS = {"mlp": 20, "conv": 10}
+EPOCHS = {"mlp": 20, "conv": 15}
 LEARNING_RATE = {"mlp": 0.01, "conv": 0.01}
 BATCH_SIZE = 32
 
@@ -54,16 +54,19 @@ def load(seed: int = 0, quick: bool = False) -> tuple[np.ndarray, ...]:
 # --- the MLP ---------------------------------------------------------------------
 
 def mlp_logits(params, images):
-    h = nn.tanh(nn.dense(params[0], nn.flatten(images)))
-    return nn.dense(params[1], h)
+    # a dict of layers, not nn.mlp_params' list: see the note in docs/examples.md
+    h = nn.tanh(nn.dense(params["hidden"], nn.flatten(images)))
+    return nn.dense(params["out"], h)
 
 
 def mlp_loss(params, images, labels):
     return nn.softmax_cross_entropy(mlp_logits(params, images), labels)
 
 
-def mlp_init(seed: int = 0) -> list[dict[str, np.ndarray]]:
-    return nn.mlp_params([64, 64, 10], seed=seed, scheme="glorot")
+def mlp_init(seed: int = 0) -> dict[str, dict[str, np.ndarray]]:
+    rng = np.random.default_rng(seed)
+    return {"hidden": nn.dense_params(64, 64, rng=rng),
+            "out": nn.dense_params(64, 10, rng=rng)}
 
 
 # --- the conv net (S17) ----------------------------------------------------------
@@ -153,18 +156,22 @@ def save_plot(histories: list[dict], path: str) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4))
-    for h in histories:
+    for k, h in enumerate(histories):
         epochs = range(1, len(h["train_loss"]) + 1)
-        ax_loss.plot(epochs, h["train_loss"], label=f"{h['model']} train")
-        ax_loss.plot(epochs, h["test_loss"], "--", label=f"{h['model']} test")
-        ax_acc.plot(epochs, h["test_accuracy"], marker="o", label=f"{h['model']} test")
+        color = f"C{k}"
+        ax_loss.plot(epochs, h["train_loss"], color=color, label=f"{h['model']} train")
+        ax_loss.plot(epochs, h["test_loss"], "--", color=color, label=f"{h['model']} test")
+        ax_acc.plot(epochs, h["test_accuracy"], marker="o", color=color,
+                    label=f"{h['model']} test")
     ax_loss.set(xlabel="epoch", ylabel="softmax cross-entropy", yscale="log",
                 title="loss")
     ax_acc.axhline(0.95, color="grey", linewidth=0.8, linestyle=":")
     ax_acc.set(xlabel="epoch", ylabel="accuracy", title="test accuracy")
     for ax in (ax_loss, ax_acc):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
         ax.legend()
     fig.suptitle("scikit-learn digits, trained with adcompiler + nn.adam")

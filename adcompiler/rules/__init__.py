@@ -23,6 +23,8 @@ def _pure_helpers() -> set[str]:
     import inspect
     import sys
 
+    templates = {id(t.func) for rule in registry.all_rules()
+                 for t in (rule.reverse, rule.forward) if t is not None}
     names: set[str] = set()
     for family in ("operators", *_FAMILIES):
         module = sys.modules.get(f"{__name__}.{family}")
@@ -30,7 +32,7 @@ def _pure_helpers() -> set[str]:
             continue
         names |= {name for name, obj in vars(module).items()
                   if inspect.isfunction(obj) and obj.__module__ == module.__name__
-                  and not name.startswith("_")}
+                  and not name.startswith("_") and id(obj) not in templates}
     return names
 
 
