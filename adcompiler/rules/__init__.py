@@ -3,7 +3,7 @@
 from ..optimize import dce as _optimize_dce
 from . import (
     operators,  # noqa: F401
-    registry,  # noqa: F401  (the table every rule module fills)
+    registry,  # the table every rule module fills
 )
 
 _FAMILIES = ("math_rules", "numpy_elementwise", "numpy_reduce", "numpy_linalg", "numpy_shape",
