@@ -138,15 +138,17 @@ def _callee_builder(sources: list[str]) -> Any:
     """``build_callee`` for the transformer: each callee once per (function, wrt, ranks)."""
 
     def build_callee(callee: types.FunctionType, wrt: list[str], ranks: dict[str, int],
-                     partial: bool, checkpointed: bool = False) -> tuple[Any, Any]:
+                     partial: bool, checkpointed: bool = False,
+                     containers: dict[str, Any] | None = None) -> tuple[Any, Any]:
         from .rules.registry import rules_version
 
         if checkpointed:
-            return _checkpoint_pair(callee, build_callee(callee, wrt, ranks, partial),
-                                    sources)
+            return _checkpoint_pair(callee, build_callee(callee, wrt, ranks, partial,
+                                                         containers=containers), sources)
 
         key = (callee.__code__, tuple(id(c) for c in callee.__closure__ or ()), tuple(wrt),
-               tuple(sorted(ranks.items())), rules_version())
+               tuple(sorted(ranks.items())), repr(sorted((containers or {}).items())),
+               rules_version())
         if key in _in_progress:
             return _in_progress[key]
         generated = _callees.get(key)
@@ -157,7 +159,8 @@ def _callee_builder(sources: list[str]) -> Any:
             _in_progress[key] = handles
             suffix = "_wrt_" + "_".join(wrt) if partial else ""
             try:
-                generated = build(callee, "vjp", wrt, ranks, suffix=suffix)
+                generated = build(callee, "vjp", wrt, ranks, suffix=suffix,
+                                  containers=containers, callee=True)
             finally:
                 del _in_progress[key]
             handles[0].target = generated.functions[generated.entry]
@@ -179,11 +182,12 @@ def _jvp_callee_builder(sources: list[str]) -> Any:
     """``build_callee`` for forward mode: each callee's jvp once per (function, wrt, ranks)."""
 
     def build_callee(callee: types.FunctionType, wrt: list[str], ranks: dict[str, int],
-                     partial: bool) -> Any:
+                     partial: bool, containers: dict[str, Any] | None = None) -> Any:
         from .rules.registry import rules_version
 
         key = (callee.__code__, tuple(id(c) for c in callee.__closure__ or ()), tuple(wrt),
-               tuple(sorted(ranks.items())), rules_version())
+               tuple(sorted(ranks.items())), repr(sorted((containers or {}).items())),
+               rules_version())
         if key in _jvp_in_progress:
             return _jvp_in_progress[key]
         generated = _jvp_callees.get(key)
@@ -193,7 +197,8 @@ def _jvp_callee_builder(sources: list[str]) -> Any:
             _jvp_in_progress[key] = handle
             suffix = "_wrt_" + "_".join(wrt) if partial else ""
             try:
-                generated = build(callee, "jvp", wrt, ranks, suffix=suffix)
+                generated = build(callee, "jvp", wrt, ranks, suffix=suffix,
+                                  containers=containers, callee=True)
             finally:
                 del _jvp_in_progress[key]
             handle.target = generated.functions[generated.entry]
@@ -207,12 +212,13 @@ def _jvp_callee_builder(sources: list[str]) -> Any:
 
 def _build_jvp(func: types.FunctionType, parsed: ParsedFunction, anf: AnfFunction,
                wrt: list[str], ranks: dict[str, int], suffix: str,
-               containers: dict[str, Any] | None, debug: bool) -> Generated:
+               containers: dict[str, Any] | None, debug: bool,
+               callee: bool = False) -> Generated:
     """``f_jvp(*args, *tangents) -> (value, tangent)``: primal and tangent interleaved."""
     callee_sources: list[str] = []
     program = forward_transform(anf, wrt, ranks,
                                 build_callee=_jvp_callee_builder(callee_sources),
-                                containers=containers)
+                                containers=containers, callee=callee)
     body = with_line_comments(program.body, parsed.filename)
     returned = ast.Tuple(elts=[program.result, program.tangent], ctx=ast.Load())
     function = _def(f"{anf.name}{suffix}_jvp", [*anf.params, *program.tangent_params],
@@ -260,6 +266,7 @@ def build(
     debug: bool = False,
     suffix: str = "",
     containers: dict[str, Any] | None = None,
+    callee: bool = False,
 ) -> Generated:
     """Run the whole pipeline for one request (``suffix`` tells specialisations apart)."""
     debug = debug or bool(os.environ.get("ADCOMPILER_DEBUG"))
@@ -269,11 +276,11 @@ def build(
     anf = normalize(parsed)
     _debug("normalize", ast.unparse(anf.body_module()), debug)
     if kind == "jvp":
-        return _build_jvp(func, parsed, anf, wrt, ranks, suffix, containers, debug)
+        return _build_jvp(func, parsed, anf, wrt, ranks, suffix, containers, debug, callee)
     aux = _with_aux(anf)[1] if has_aux else None
     program = reverse_transform(anf, wrt, ranks, seeded=kind != "vjp",
                                 build_callee=_callee_builder(callee_sources),
-                                containers=containers)
+                                containers=containers, callee=callee)
     np_name = program.scope.bind("np", __import__("numpy"))
     result = anf.result
     result_atom = _name(result) if isinstance(result, str) else result

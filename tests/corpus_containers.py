@@ -79,3 +79,22 @@ def uses_len(layers, x):
 
 def returns_dict(x):
     return {"a": x * 2.0, "b": np.sin(x)}
+
+
+def _layer_of_list(params, x):
+    return params[1] * np.tanh(params[0] * x)
+
+
+def list_through_helper(params, x):
+    return np.sum(_layer_of_list(params, x))
+
+
+def _optional_bias(p, x):
+    out = x * p["w"]
+    if "b" in p:
+        out = out + p["b"]
+    return out
+
+
+def dict_literal_through_helper(w, x):
+    return np.sum(_optional_bias({"w": w}, x))

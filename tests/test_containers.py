@@ -116,3 +116,17 @@ def point_norm(p):
 def test_registered_container():
     g = ad.grad(point_norm)(Point(2.0, 5.0))
     assert isinstance(g, Point) and (g.x, g.y) == (4.0, 3.0)
+
+
+def test_a_list_passed_to_a_helper_keeps_its_gradient():
+    # was a silent zero gradient: the helper took its list parameter for an array
+    params, x = [rng.standard_normal(3), rng.standard_normal(3)], rng.standard_normal(3)
+    grad = ad.grad(cc.list_through_helper)(params, x)
+    np.testing.assert_allclose(grad[1], np.tanh(params[0] * x))
+    ad.check_grads(cc.list_through_helper, (params, x))
+
+
+def test_a_dict_literal_passed_to_a_helper_with_a_branch():
+    w, x = rng.standard_normal(3), rng.standard_normal(3)
+    np.testing.assert_allclose(ad.grad(cc.dict_literal_through_helper)(w, x), x)
+    ad.check_grads(cc.dict_literal_through_helper, (w, x))

@@ -141,8 +141,12 @@ class ReverseProgram:
 
 class _Reverse:
     def __init__(self, anf: AnfFunction, wrt: list[str], ranks: dict[str, int],
-                 build_callee: Any = None, containers: dict[str, Any] | None = None) -> None:
+                 build_callee: Any = None, containers: dict[str, Any] | None = None,
+                 callee: bool = False) -> None:
         self.anf = anf
+        # a callee's parameter is an array only where the caller knew its rank; the
+        # entry function's parameters are arrays unless the call said container
+        self.callee = callee
         self.children: dict[str, Any] = dict(containers or {})
         self.sequences: set[str] = set()  # names that hold a list or tuple display
         self.array_names: set[str] = set()
@@ -362,7 +366,8 @@ class _Reverse:
     def _infer_arrays(self, assigns: list[tuple[str, ast.Assign, Primitive]]) -> None:
         """Names that certainly hold arrays or numbers (never containers)."""
         # arguments that are not containers are arrays or numbers (the API says which)
-        arrays = {n for n in [*self.ranks, *self.anf.params] if n not in self.children}
+        params = [] if self.callee else self.anf.params
+        arrays = {n for n in [*self.ranks, *params] if n not in self.children}
         candidates = {name for name, _, _ in assigns} - set(self.children)
         changed = True
         while changed:
@@ -494,6 +499,11 @@ class _Reverse:
         if name not in self.adjoints:
             self.adjoints[name] = self.namer.adjoint(name)
         return self.adjoints[name]
+
+    def callee_containers(self, atoms: dict[str, ast.expr]) -> dict[str, Any]:
+        """What the caller knows of container arguments, for the callee's own analysis."""
+        return {p: self.children.get(a.id, {}) for p, a in atoms.items()
+                if isinstance(a, ast.Name) and self.known_container(a)}
 
     def known_container(self, node: ast.expr) -> bool:
         """Whether the value is certainly a container: a container argument (or a child of
@@ -833,7 +843,8 @@ class _Reverse:
         passive = [p for p, a in atoms.items() if isinstance(a, ast.Name) and p not in wrt]
         try:
             forward, pullback = self.build_callee(callee, wrt, ranks, bool(passive),
-                                                  prim.kind == "checkpoint")
+                                                  prim.kind == "checkpoint",
+                                                  containers=self.callee_containers(atoms))
         except ADError as exc:
             raise exc.with_location(self.parsed.location(stmt)) from None
         name = callee.__name__ + ("_checkpoint" if prim.kind == "checkpoint" else "")
@@ -1104,11 +1115,12 @@ class _Reverse:
 
 def reverse_transform(anf: AnfFunction, wrt: list[str], ranks: dict[str, int] | None = None,
                       seeded: bool = True, build_callee: Any = None,
-                      containers: dict[str, Any] | None = None) -> ReverseProgram:
+                      containers: dict[str, Any] | None = None,
+                      callee: bool = False) -> ReverseProgram:
     """Build the primal and adjoint sweeps of ``anf`` for the parameters ``wrt``.
 
     ``build_callee(func, wrt, ranks)`` returns the generated ``(forward, pullback)`` of a
     user function the code calls (the pipeline supplies it, so this module never imports
     the pipeline).
     """
-    return _Reverse(anf, wrt, ranks or {}, build_callee, containers).run(seeded)
+    return _Reverse(anf, wrt, ranks or {}, build_callee, containers, callee).run(seeded)
