@@ -40,7 +40,23 @@ Wrt = int | str | Sequence[int | str]
 
 
 # -- resolving what to differentiate ---------------------------------------------------
+def _refuse_generated(f: Any) -> None:
+    """``grad(grad(f))`` must not quietly become ``grad(f)``: a transformed function
+    wraps ``f`` (``__wrapped__``), and unwrapping it would differentiate ``f`` again."""
+    seen: set[int] = set()
+    while f is not None and id(f) not in seen:
+        seen.add(id(f))
+        if isinstance(f, Transformed | Pullback | Jacobian):
+            raise ADError(
+                f"{f!r} is a derivative adcompiler generated; derivatives of generated "
+                "derivatives (grad of grad, jacobian of grad, hessian) are not available "
+                "in this release. Differentiate the original function, or write its "
+                "derivative as a Python function and differentiate that")
+        f = getattr(f, "__ad_function__", None) or getattr(f, "__wrapped__", None)
+
+
 def _function(f: Any) -> types.FunctionType:
+    _refuse_generated(f)
     func = unwrap(f)
     if not isinstance(func, types.FunctionType):
         raise ADError(f"{f!r} is not a Python function; adcompiler differentiates functions "

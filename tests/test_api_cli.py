@@ -183,3 +183,21 @@ def test_colours_only_wrap_tokens():
     coloured = highlight(text)
     assert "\033[" in coloured
     assert re.sub(r"\033\[[0-9;]*m", "", coloured) == text
+
+
+def cube_sum(x):
+    return np.sum(x ** 3)
+
+
+@pytest.mark.parametrize("call", [
+    lambda: ad.grad(ad.grad(cube_sum))(np.array([1.0, 2.0])),
+    lambda: ad.jacobian(ad.grad(cube_sum))(np.array([1.0, 2.0])),
+    lambda: ad.jvp(ad.grad(cube_sum), (np.array([1.0, 2.0]),), (np.ones(2),)),
+    lambda: ad.vjp(ad.value_and_grad(cube_sum), np.array([1.0, 2.0])),
+    lambda: ad.grad(ad.differentiable(cube_sum).grad())(np.array([1.0, 2.0])),
+], ids=["grad-of-grad", "jacobian-of-grad", "jvp-of-grad", "vjp-of-value-and-grad",
+        "grad-of-decorated-grad"])
+def test_derivatives_of_generated_derivatives_are_refused_not_first_derivatives(call):
+    # they used to unwrap to cube_sum and return its first derivative: silently wrong
+    with pytest.raises(ad.ADError, match="derivative adcompiler generated"):
+        call()

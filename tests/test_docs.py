@@ -78,3 +78,16 @@ def test_page_runs(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
             raise AssertionError(f"{filename}: the block failed with "
                                  f"{type(exc).__name__}: {exc}") from exc
     assert os.getcwd() == str(tmp_path)
+
+
+def test_stages_page_is_current() -> None:
+    """docs/stages.md is what scripts/stages_doc.py generates today."""
+    import importlib.util
+
+    script = DOCS.parent / "scripts" / "stages_doc.py"
+    spec = importlib.util.spec_from_file_location("stages_doc", script)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert (DOCS / "stages.md").read_text() == module.render(), (
+        "docs/stages.md is out of date: run python scripts/stages_doc.py")
