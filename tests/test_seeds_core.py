@@ -109,3 +109,20 @@ def test_s19_has_aux_returns_aux_untouched_and_same_gradient():
     np.testing.assert_array_equal(dw, dw_aux)
     np.testing.assert_array_equal(db, db_aux)
     np.testing.assert_array_equal(z, want_z)
+
+
+def test_s3_forward_and_reverse_mode_give_the_seed_numbers():
+    import modes
+
+    forward, reverse = modes.s3()
+    for got in (forward, reverse):
+        assert got[0] == pytest.approx(-0.358298904800159, abs=1e-15)
+        assert got[1] == pytest.approx(-0.119432968266720, abs=1e-15)
+
+
+def test_s5_grad_refuses_a_vector_function_and_jacobian_works():
+    import modes
+
+    message, jacobian = modes.s5()
+    assert "jacobian" in message
+    np.testing.assert_allclose(jacobian, [[2.0, 1.0], [np.cos(1.0), 0.0], [0.0, 4.0]])
