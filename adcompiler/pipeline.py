@@ -130,82 +130,76 @@ class _Deferred:
         return f"<generated {self.label}>"
 
 
-_in_progress: dict[Any, tuple[_Deferred, _Deferred]] = {}
-_callees: dict[Any, Generated] = {}
+_callees: dict[Any, Generated] = {}  # (kind, function, wrt, ranks, containers, rules)
+_in_progress: dict[Any, tuple[_Deferred, ...]] = {}
+
+
+def _callee_key(kind: str, callee: types.FunctionType, wrt: list[str], ranks: dict[str, int],
+                containers: dict[str, Any] | None) -> Any:
+    from .rules.registry import rules_version
+
+    return (kind, callee.__code__, tuple(id(c) for c in callee.__closure__ or ()),
+            tuple(wrt), tuple(sorted(ranks.items())),
+            repr(sorted((containers or {}).items())), rules_version())
+
+
+def _generated_callee(kind: str, callee: types.FunctionType, wrt: list[str],
+                      ranks: dict[str, int], partial: bool,
+                      containers: dict[str, Any] | None, sources: list[str]
+                      ) -> tuple[Any, ...]:
+    """The generated functions of a callee, built once per key; a recursive call while it
+    is being built gets stand-ins that point at the finished functions afterwards."""
+    key = _callee_key(kind, callee, wrt, ranks, containers)
+    if key in _in_progress:
+        return _in_progress[key]
+    generated = _callees.get(key)
+    if generated is None or any(callee.__globals__.get(n) is not o
+                                for n, o in generated.guards.items()):
+        labels = ("forward", "pullback") if kind == "vjp" else ("jvp",)
+        handles = tuple(_Deferred(f"{callee.__name__}_{label}") for label in labels)
+        _in_progress[key] = handles
+        suffix = "_wrt_" + "_".join(wrt) if partial else ""
+        try:
+            generated = build(callee, kind, wrt, ranks, suffix=suffix, containers=containers,
+                              callee=True)
+        finally:
+            del _in_progress[key]
+        entries = [generated.entry] if kind == "jvp" else [generated.entry,
+                                                           generated.pullback]
+        for handle, entry in zip(handles, entries, strict=True):
+            handle.target = generated.functions[entry]  # type: ignore[index]
+        _callees[key] = generated
+    if generated.source not in sources:
+        sources.append(generated.source)
+    if kind == "jvp":
+        return (generated.functions[generated.entry],)
+    assert generated.pullback is not None
+    return generated.functions[generated.entry], generated.functions[generated.pullback]
 
 
 def _callee_builder(sources: list[str]) -> Any:
-    """``build_callee`` for the transformer: each callee once per (function, wrt, ranks)."""
+    """``build_callee`` for reverse mode: a callee's (forward, pullback)."""
 
     def build_callee(callee: types.FunctionType, wrt: list[str], ranks: dict[str, int],
                      partial: bool, checkpointed: bool = False,
                      containers: dict[str, Any] | None = None) -> tuple[Any, Any]:
-        from .rules.registry import rules_version
-
         if checkpointed:
             return _checkpoint_pair(callee, build_callee(callee, wrt, ranks, partial,
                                                          containers=containers), sources)
-
-        key = (callee.__code__, tuple(id(c) for c in callee.__closure__ or ()), tuple(wrt),
-               tuple(sorted(ranks.items())), repr(sorted((containers or {}).items())),
-               rules_version())
-        if key in _in_progress:
-            return _in_progress[key]
-        generated = _callees.get(key)
-        if generated is None or any(callee.__globals__.get(n) is not o
-                                    for n, o in generated.guards.items()):
-            handles = (_Deferred(f"{callee.__name__}_forward"),
-                       _Deferred(f"{callee.__name__}_pullback"))
-            _in_progress[key] = handles
-            suffix = "_wrt_" + "_".join(wrt) if partial else ""
-            try:
-                generated = build(callee, "vjp", wrt, ranks, suffix=suffix,
-                                  containers=containers, callee=True)
-            finally:
-                del _in_progress[key]
-            handles[0].target = generated.functions[generated.entry]
-            handles[1].target = generated.functions[generated.pullback]  # type: ignore
-            _callees[key] = generated
-        if generated.source not in sources:
-            sources.append(generated.source)
-        assert generated.pullback is not None
-        return generated.functions[generated.entry], generated.functions[generated.pullback]
+        forward, pullback = _generated_callee("vjp", callee, wrt, ranks, partial, containers,
+                                              sources)
+        return forward, pullback
 
     return build_callee
 
 
-_jvp_callees: dict[Any, Generated] = {}
-_jvp_in_progress: dict[Any, _Deferred] = {}
-
-
 def _jvp_callee_builder(sources: list[str]) -> Any:
-    """``build_callee`` for forward mode: each callee's jvp once per (function, wrt, ranks)."""
+    """``build_callee`` for forward mode: a callee's jvp."""
 
     def build_callee(callee: types.FunctionType, wrt: list[str], ranks: dict[str, int],
                      partial: bool, containers: dict[str, Any] | None = None) -> Any:
-        from .rules.registry import rules_version
-
-        key = (callee.__code__, tuple(id(c) for c in callee.__closure__ or ()), tuple(wrt),
-               tuple(sorted(ranks.items())), repr(sorted((containers or {}).items())),
-               rules_version())
-        if key in _jvp_in_progress:
-            return _jvp_in_progress[key]
-        generated = _jvp_callees.get(key)
-        if generated is None or any(callee.__globals__.get(n) is not o
-                                    for n, o in generated.guards.items()):
-            handle = _Deferred(f"{callee.__name__}_jvp")
-            _jvp_in_progress[key] = handle
-            suffix = "_wrt_" + "_".join(wrt) if partial else ""
-            try:
-                generated = build(callee, "jvp", wrt, ranks, suffix=suffix,
-                                  containers=containers, callee=True)
-            finally:
-                del _jvp_in_progress[key]
-            handle.target = generated.functions[generated.entry]
-            _jvp_callees[key] = generated
-        if generated.source not in sources:
-            sources.append(generated.source)
-        return generated.functions[generated.entry]
+        (jvp,) = _generated_callee("jvp", callee, wrt, ranks, partial, containers, sources)
+        return jvp
 
     return build_callee
 
