@@ -30,7 +30,7 @@ from .pytree import (
     tree_map,
     tree_structure,
 )
-from .rules.registry import rules_version
+from .rules.registry import rule_for, rules_version
 from .runtime import zeros_like_tree
 from .transform.forward import zero_tangent
 
@@ -152,6 +152,8 @@ def _structure(value: Any) -> Any:
 
 def _signature(value: Any) -> Any:
     """A hashable description of a container's structure and leaf ranks."""
+    if _is_static(value):
+        return ("function", id(value))  # code is specialised on the function passed
     if is_container(value):
         return ("container", _shape_key(value))
     return _kind_of(value)
@@ -177,6 +179,18 @@ def _kind_of(value: Any) -> Any:
     if hasattr(value, "__array_function__") and hasattr(value, "ndim"):
         return (type(value).__name__, value.ndim)
     return (type(value).__name__, None)
+
+
+def _is_static(value: Any) -> bool:
+    """A function argument the generated code may call: Python source, or a rule."""
+    if isinstance(value, types.FunctionType):
+        return True
+    return callable(value) and not isinstance(value, type) and rule_for(value) is not None
+
+
+def _statics(names: list[str], values: list[Any]) -> dict[str, Any]:
+    """Function arguments: the generated code calls their derivatives directly."""
+    return {n: v for n, v in zip(names, values, strict=True) if _is_static(v)}
 
 
 def _containers(names: list[str], values: list[Any]) -> dict[str, Any]:
@@ -319,7 +333,8 @@ class Transformed:
         def build() -> pipeline.Generated:
             return pipeline.build(func, build_kind, self.names,
                                   _ranks(self.params, values), self.has_aux,
-                                  containers=_containers(self.params, values))
+                                  containers=_containers(self.params, values),
+                                  statics=_statics(self.params, values))
 
         generated = cache.lookup_or_build(key, func.__globals__, build)
         if generated is not self._last:  # shown by .source: the last call's specialisation
@@ -479,7 +494,9 @@ def source(f: Callable[..., Any], kind: str = "grad", wrt: Wrt | None = None, *,
     containers = _containers(params, values) if values is not None else _containers_override
     if kind not in pipeline.KINDS:
         raise ADError(f"kind={kind!r} is not one of {pipeline.KINDS}")
-    return pipeline.build(func, kind, names, ranks, has_aux, containers=containers).source
+    statics = _statics(params, values) if values is not None else None
+    return pipeline.build(func, kind, names, ranks, has_aux, containers=containers,
+                          statics=statics).source
 
 
 # -- forward mode -----------------------------------------------------------------------
@@ -492,7 +509,8 @@ def _jvp_generated(func: types.FunctionType, params: list[str], wrt: list[str],
 
     def build() -> pipeline.Generated:
         return pipeline.build(func, "jvp", wrt, _ranks(params, values),
-                              containers=_containers(params, values))
+                              containers=_containers(params, values),
+                              statics=_statics(params, values))
 
     return cache.lookup_or_build(key, func.__globals__, build)
 

@@ -135,21 +135,22 @@ _in_progress: dict[Any, tuple[_Deferred, ...]] = {}
 
 
 def _callee_key(kind: str, callee: types.FunctionType, wrt: list[str], ranks: dict[str, int],
-                containers: dict[str, Any] | None) -> Any:
+                containers: dict[str, Any] | None, statics: dict[str, Any] | None) -> Any:
     from .rules.registry import rules_version
 
     return (kind, callee.__code__, tuple(id(c) for c in callee.__closure__ or ()),
             tuple(wrt), tuple(sorted(ranks.items())),
-            repr(sorted((containers or {}).items())), rules_version())
+            repr(sorted((containers or {}).items())),
+            tuple(sorted((k, id(v)) for k, v in (statics or {}).items())), rules_version())
 
 
 def _generated_callee(kind: str, callee: types.FunctionType, wrt: list[str],
                       ranks: dict[str, int], partial: bool,
-                      containers: dict[str, Any] | None, sources: list[str]
-                      ) -> tuple[Any, ...]:
+                      containers: dict[str, Any] | None, sources: list[str],
+                      statics: dict[str, Any] | None = None) -> tuple[Any, ...]:
     """The generated functions of a callee, built once per key; a recursive call while it
     is being built gets stand-ins that point at the finished functions afterwards."""
-    key = _callee_key(kind, callee, wrt, ranks, containers)
+    key = _callee_key(kind, callee, wrt, ranks, containers, statics)
     if key in _in_progress:
         return _in_progress[key]
     generated = _callees.get(key)
@@ -161,7 +162,7 @@ def _generated_callee(kind: str, callee: types.FunctionType, wrt: list[str],
         suffix = "_wrt_" + "_".join(wrt) if partial else ""
         try:
             generated = build(callee, kind, wrt, ranks, suffix=suffix, containers=containers,
-                              callee=True)
+                              callee=True, statics=statics)
         finally:
             del _in_progress[key]
         entries = [generated.entry] if kind == "jvp" else [generated.entry,
@@ -182,12 +183,14 @@ def _callee_builder(sources: list[str]) -> Any:
 
     def build_callee(callee: types.FunctionType, wrt: list[str], ranks: dict[str, int],
                      partial: bool, checkpointed: bool = False,
-                     containers: dict[str, Any] | None = None) -> tuple[Any, Any]:
+                     containers: dict[str, Any] | None = None,
+                     statics: dict[str, Any] | None = None) -> tuple[Any, Any]:
         if checkpointed:
             return _checkpoint_pair(callee, build_callee(callee, wrt, ranks, partial,
-                                                         containers=containers), sources)
+                                                         containers=containers,
+                                                         statics=statics), sources)
         forward, pullback = _generated_callee("vjp", callee, wrt, ranks, partial, containers,
-                                              sources)
+                                              sources, statics)
         return forward, pullback
 
     return build_callee
@@ -197,8 +200,10 @@ def _jvp_callee_builder(sources: list[str]) -> Any:
     """``build_callee`` for forward mode: a callee's jvp."""
 
     def build_callee(callee: types.FunctionType, wrt: list[str], ranks: dict[str, int],
-                     partial: bool, containers: dict[str, Any] | None = None) -> Any:
-        (jvp,) = _generated_callee("jvp", callee, wrt, ranks, partial, containers, sources)
+                     partial: bool, containers: dict[str, Any] | None = None,
+                     statics: dict[str, Any] | None = None) -> Any:
+        (jvp,) = _generated_callee("jvp", callee, wrt, ranks, partial, containers, sources,
+                                   statics)
         return jvp
 
     return build_callee
@@ -207,12 +212,12 @@ def _jvp_callee_builder(sources: list[str]) -> Any:
 def _build_jvp(func: types.FunctionType, parsed: ParsedFunction, anf: AnfFunction,
                wrt: list[str], ranks: dict[str, int], suffix: str,
                containers: dict[str, Any] | None, debug: bool,
-               callee: bool = False) -> Generated:
+               callee: bool = False, statics: dict[str, Any] | None = None) -> Generated:
     """``f_jvp(*args, *tangents) -> (value, tangent)``: primal and tangent interleaved."""
     callee_sources: list[str] = []
     program = forward_transform(anf, wrt, ranks,
                                 build_callee=_jvp_callee_builder(callee_sources),
-                                containers=containers, callee=callee)
+                                containers=containers, callee=callee, statics=statics)
     body = with_line_comments(program.body, parsed.filename)
     returned = ast.Tuple(elts=[program.result, program.tangent], ctx=ast.Load())
     function = _def(f"{anf.name}{suffix}_jvp", [*anf.params, *program.tangent_params],
@@ -261,6 +266,7 @@ def build(
     suffix: str = "",
     containers: dict[str, Any] | None = None,
     callee: bool = False,
+    statics: dict[str, Any] | None = None,
 ) -> Generated:
     """Run the whole pipeline for one request (``suffix`` tells specialisations apart)."""
     debug = debug or bool(os.environ.get("ADCOMPILER_DEBUG"))
@@ -270,11 +276,12 @@ def build(
     anf = normalize(parsed)
     _debug("normalize", ast.unparse(anf.body_module()), debug)
     if kind == "jvp":
-        return _build_jvp(func, parsed, anf, wrt, ranks, suffix, containers, debug, callee)
+        return _build_jvp(func, parsed, anf, wrt, ranks, suffix, containers, debug, callee,
+                          statics)
     aux = _with_aux(anf)[1] if has_aux else None
     program = reverse_transform(anf, wrt, ranks, seeded=kind != "vjp",
                                 build_callee=_callee_builder(callee_sources),
-                                containers=containers, callee=callee)
+                                containers=containers, callee=callee, statics=statics)
     np_name = program.scope.bind("np", __import__("numpy"))
     result = anf.result
     result_atom = _name(result) if isinstance(result, str) else result

@@ -39,9 +39,6 @@ LIST_PLUS_REFUSED = _xfail(
     "or [*a, b]", ad.UnsupportedSyntaxError)
 REFUSED_STAR_ARGS = _xfail("calls to functions taking *args are refused",
                            ad.UnsupportedSyntaxError)
-FUNCTION_ARGUMENT = _xfail(
-    "a function passed as an argument is not resolved: 'no derivative rule for fn(...)'",
-    ad.NonDifferentiableError)
 LOCAL_RECEIVER = _xfail(
     "methods are resolved only on module-level objects; on a local object or `self` "
     "the error wrongly says the method has no Python source", ad.NonDifferentiableError)
@@ -157,7 +154,7 @@ CASES = [
     case(c.call_star_args, (0.8, 1.7), (0, 1), REFUSED_STAR_ARGS),
     case(c.call_in_branch, (1.6,)),
     case(c.call_in_branch, (0.4,)),
-    case(c.call_function_argument, (0.8,), 0, FUNCTION_ARGUMENT),
+    case(c.call_function_argument, (0.8,), 0),
     case(c.method_of_global_object, (0.8,)),
     case(c.method_of_object, (0.8,), 0, LOCAL_RECEIVER),
     case(c.method_calling_self_method, (0.8,), 0, LOCAL_RECEIVER),

@@ -160,3 +160,24 @@ def test_wrt_gives_different_code_and_repeats_hit_the_cache():
     assert ad.grad(two, 0)(5.0, 1.0) == 10.0
     assert ad.cache_info().misses == misses
     assert ad.grad(two, 0).source != ad.grad(two, 1).source
+
+
+# -- functions passed as arguments
+def _square(z):
+    return z * z
+
+
+def _cube(z):
+    return z ** 3
+
+
+def apply_to(fn, x):
+    return np.sum(fn(x))
+
+
+def test_a_function_argument_specialises_the_generated_code():
+    x = np.array([1.0, 2.0])
+    np.testing.assert_allclose(ad.grad(apply_to, 1)(_square, x), 2 * x)
+    np.testing.assert_allclose(ad.grad(apply_to, 1)(_cube, x), 3 * x ** 2)  # not reused
+    np.testing.assert_allclose(ad.grad(apply_to, 1)(np.sin, x), np.cos(x))
+    ad.check_grads(apply_to, (_cube, x), 1)

@@ -141,8 +141,8 @@ class ForwardProgram:
 class _Forward(_Reverse):
     def __init__(self, anf: AnfFunction, wrt: list[str], ranks: dict[str, int],
                  build_callee: Any = None, containers: dict[str, Any] | None = None,
-                 callee: bool = False) -> None:
-        super().__init__(anf, wrt, ranks, build_callee, containers, callee)
+                 callee: bool = False, statics: dict[str, Any] | None = None) -> None:
+        super().__init__(anf, wrt, ranks, build_callee, containers, callee, statics)
         self.tangent_params = [self.adjoint_name(p) for p in wrt]
         self.nonzero: set[str] = set(wrt)  # names whose tangent variable holds a value
         self.owned = set()  # tangents allocated here and read by nothing else
@@ -500,7 +500,8 @@ class _Forward(_Reverse):
             raise self.error(UnsupportedSyntaxError, f"the call to {prim.what}")
         try:
             jvp = self.build_callee(callee, wrt, ranks, bool(passive),
-                                    containers=self.callee_containers(atoms))
+                                    containers=self.callee_containers(atoms),
+                                    statics=self.callee_statics(atoms))
         except ADError as exc:
             raise exc.with_location(self.parsed.location(stmt)) from None
         function = self.scope.bind(f"{callee.__name__}_jvp", jvp)
@@ -651,12 +652,13 @@ def _propagate_zeros(stmts: list[ast.stmt]) -> tuple[list[ast.stmt], set[str]]:
 
 def forward_transform(anf: AnfFunction, wrt: list[str], ranks: dict[str, int] | None = None,
                       build_callee: Any = None, containers: dict[str, Any] | None = None,
-                      callee: bool = False) -> ForwardProgram:
+                      callee: bool = False, statics: dict[str, Any] | None = None
+                      ) -> ForwardProgram:
     """The tangent program of ``anf`` for tangents of the parameters ``wrt``.
 
     ``build_callee(func, wrt, ranks, partial)`` returns the generated jvp of a user
     function the code calls (the pipeline supplies it).
     """
-    return _Forward(anf, wrt, ranks or {}, build_callee, containers, callee).run()
+    return _Forward(anf, wrt, ranks or {}, build_callee, containers, callee, statics).run()
 
 

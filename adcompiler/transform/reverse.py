@@ -142,8 +142,10 @@ class ReverseProgram:
 class _Reverse:
     def __init__(self, anf: AnfFunction, wrt: list[str], ranks: dict[str, int],
                  build_callee: Any = None, containers: dict[str, Any] | None = None,
-                 callee: bool = False) -> None:
+                 callee: bool = False, statics: dict[str, Any] | None = None) -> None:
         self.anf = anf
+        # parameters the caller passed a known function for (``apply(square, x)``)
+        self.statics: dict[str, Any] = dict(statics or {})
         # a callee's parameter is an array only where the caller knew its rank; the
         # entry function's parameters are arrays unless the call said container
         self.callee = callee
@@ -204,7 +206,9 @@ class _Reverse:
         """A local bound once to ``ad.checkpoint(f)`` with a static ``f`` (else unknown)."""
         definitions = [s for s in walk_statements(self.anf.body) if isinstance(s, ast.Assign)
                        and isinstance(s.targets[0], ast.Name) and s.targets[0].id == name]
-        if len(definitions) != 1 or name in self.anf.params:
+        if name in self.anf.params:
+            return UNRESOLVED if definitions else self.statics.get(name, UNRESOLVED)
+        if len(definitions) != 1:
             return UNRESOLVED
         value = definitions[0].value
         if isinstance(value, ast.Call) and len(value.args) == 1 and not value.keywords:
@@ -499,6 +503,17 @@ class _Reverse:
         if name not in self.adjoints:
             self.adjoints[name] = self.namer.adjoint(name)
         return self.adjoints[name]
+
+    def callee_statics(self, atoms: dict[str, ast.expr]) -> dict[str, Any]:
+        """Arguments that are functions known here: the callee may call them."""
+        out = {}
+        for param, atom in atoms.items():
+            if isinstance(atom, ast.Name | ast.Attribute):  # ``square`` or ``np.sin``
+                value = self.resolve_callee(atom)
+                if isinstance(value, types.FunctionType) or (
+                        value is not UNRESOLVED and registry.rule_for(value) is not None):
+                    out[param] = value
+        return out
 
     def callee_containers(self, atoms: dict[str, ast.expr]) -> dict[str, Any]:
         """What the caller knows of container arguments, for the callee's own analysis."""
@@ -844,7 +859,8 @@ class _Reverse:
         try:
             forward, pullback = self.build_callee(callee, wrt, ranks, bool(passive),
                                                   prim.kind == "checkpoint",
-                                                  containers=self.callee_containers(atoms))
+                                                  containers=self.callee_containers(atoms),
+                                                  statics=self.callee_statics(atoms))
         except ADError as exc:
             raise exc.with_location(self.parsed.location(stmt)) from None
         name = callee.__name__ + ("_checkpoint" if prim.kind == "checkpoint" else "")
@@ -1116,11 +1132,13 @@ class _Reverse:
 def reverse_transform(anf: AnfFunction, wrt: list[str], ranks: dict[str, int] | None = None,
                       seeded: bool = True, build_callee: Any = None,
                       containers: dict[str, Any] | None = None,
-                      callee: bool = False) -> ReverseProgram:
+                      callee: bool = False, statics: dict[str, Any] | None = None
+                      ) -> ReverseProgram:
     """Build the primal and adjoint sweeps of ``anf`` for the parameters ``wrt``.
 
     ``build_callee(func, wrt, ranks)`` returns the generated ``(forward, pullback)`` of a
     user function the code calls (the pipeline supplies it, so this module never imports
     the pipeline).
     """
-    return _Reverse(anf, wrt, ranks or {}, build_callee, containers, callee).run(seeded)
+    return _Reverse(anf, wrt, ranks or {}, build_callee, containers, callee,
+                    statics).run(seeded)
