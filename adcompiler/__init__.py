@@ -8,7 +8,17 @@
 <adcompiler grad of f wrt=0>
 """
 
-from .api import differentiable, grad, jacobian, jvp, source, value_and_grad, vjp
+from .api import (
+    differentiable,
+    grad,
+    hessian,
+    hvp,
+    jacobian,
+    jvp,
+    source,
+    value_and_grad,
+    vjp,
+)
 from .backend.cache import cache_info, clear_cache
 from .control import checkpoint, derivative, stop_gradient, with_derivative
 from .errors import ADError, NonDifferentiableError, NonScalarOutputError, UnsupportedSyntaxError
@@ -27,6 +37,8 @@ __all__ = [
     "derivative",
     "differentiable",
     "grad",
+    "hessian",
+    "hvp",
     "jacobian",
     "jvp",
     "register_pytree",

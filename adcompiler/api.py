@@ -34,34 +34,56 @@ from .rules.registry import rule_for, rules_version
 from .runtime import zeros_like_tree
 from .transform.forward import zero_tangent
 
-__all__ = ["differentiable", "grad", "jacobian", "jvp", "source", "value_and_grad", "vjp"]
+__all__ = ["differentiable", "grad", "hessian", "hvp", "jacobian", "jvp", "source", "value_and_grad",
+           "vjp"]
 
 Wrt = int | str | Sequence[int | str]
 
 
 # -- resolving what to differentiate ---------------------------------------------------
-def _refuse_generated(f: Any) -> None:
-    """``grad(grad(f))`` must not quietly become ``grad(f)``: a transformed function
-    wraps ``f`` (``__wrapped__``), and unwrapping it would differentiate ``f`` again."""
+def _derivative(f: Any) -> Transformed | None:
+    """The generated derivative ``f`` is, or None for a plain function.
+
+    ``grad(grad(f))`` differentiates the generated gradient's source, never ``f`` again:
+    a transformed function also wraps ``f`` (``__wrapped__``), and unwrapping it would
+    quietly differentiate the original.
+    """
     seen: set[int] = set()
     while f is not None and id(f) not in seen:
         seen.add(id(f))
-        if isinstance(f, Transformed | Pullback | Jacobian):
+        if isinstance(f, Transformed):
+            if f.kind not in ("grad", "value_and_grad") or f.has_aux:
+                raise ADError(
+                    f"{f!r} cannot be differentiated again: derivatives of derivatives are "
+                    "built from grad and value_and_grad without has_aux. Differentiate "
+                    "ad.grad(f) instead")
+            return f
+        if isinstance(f, Pullback | Jacobian | Hessian | HessianVectorProduct):
             raise ADError(
-                f"{f!r} is a derivative adcompiler generated; derivatives of generated "
-                "derivatives (grad of grad, jacobian of grad, hessian) are not available "
-                "in this release. Differentiate the original function, or write its "
-                "derivative as a Python function and differentiate that")
+                f"{f!r} is a derivative adcompiler generated that cannot be differentiated "
+                "again; higher derivatives are built from ad.grad: ad.grad(ad.grad(f)), "
+                "ad.jacobian(ad.grad(f)), ad.hessian(f), ad.hvp(f)")
         f = getattr(f, "__ad_function__", None) or getattr(f, "__wrapped__", None)
+    return None
 
 
 def _function(f: Any) -> types.FunctionType:
-    _refuse_generated(f)
+    """The Python function whose signature ``f`` has (the original, for a derivative)."""
+    inner = _derivative(f)
+    if inner is not None:
+        return inner.func
     func = unwrap(f)
     if not isinstance(func, types.FunctionType):
         raise ADError(f"{f!r} is not a Python function; adcompiler differentiates functions "
                       "written in Python (register a rule with @ad.derivative for others)")
     return func
+
+
+def _code_for(f: Any, func: types.FunctionType, values: list[Any]) -> types.FunctionType:
+    """What to transform for a call with ``values``: ``func`` itself, or for a derivative
+    the generated function it runs for arguments like these."""
+    inner = _derivative(f)
+    return func if inner is None else inner.generated_function(values)
 
 
 def _default_wrt(f: Any) -> Wrt:
@@ -309,6 +331,10 @@ class Transformed:
     """A generated function: call it like the original; ``.source`` shows its code."""
 
     def __init__(self, f: Any, kind: str, wrt: Wrt, has_aux: bool) -> None:
+        self.inner = _derivative(f)  # a generated derivative to differentiate again
+        if self.inner is not None and (has_aux or kind == "vjp"):
+            raise ADError("derivatives of a generated derivative are gradients "
+                          "(grad, value_and_grad) and jvps, without has_aux")
         self.func = _function(f)
         self.kind = kind
         self.wrt = wrt
@@ -324,6 +350,8 @@ class Transformed:
         self.__qualname__ = self.__name__
 
     def _generated(self, values: list[Any]) -> pipeline.Generated:
+        if self.inner is not None:
+            return self._nested(values)
         func = self.func
         kinds = (tuple(_signature(v) for v in values), registry_version())
         build_kind = "vjp" if self.kind == "vjp" else "value_and_grad"
@@ -343,6 +371,30 @@ class Transformed:
             self._containers = _containers(self.params, values)
         return generated
 
+    def _nested(self, values: list[Any]) -> pipeline.Generated:
+        """Forward mode over the generated code of the derivative being differentiated."""
+        assert self.inner is not None
+        code = self.inner.generated_function(values)
+        kinds = (tuple(_signature(v) for v in values), registry_version())
+        key = (code.__code__, id(code), "nested", tuple(self.names), kinds, rules_version())
+
+        def build() -> pipeline.Generated:
+            return pipeline.build_nested(code, self.names, _ranks(self.params, values),
+                                         containers=_containers(self.params, values),
+                                         statics=_statics(self.params, values))
+
+        generated = cache.lookup_or_build(key, code.__globals__, build)
+        self._last = generated
+        return generated
+
+    def generated_function(self, values: list[Any]) -> types.FunctionType:
+        """The plain generated function this derivative runs for arguments like ``values``
+        (what a derivative of this derivative transforms)."""
+        generated = self._generated(values)
+        if self.kind == "value_and_grad":
+            return generated.functions[generated.entry]
+        return generated.gradient_function()
+
     def run(self, args: tuple, kwargs: dict) -> tuple[Any, Any]:
         values = _bind(self.func, args, kwargs)
         checked = tuple(_check_key(values[self.params.index(n)]) for n in self.names)
@@ -359,7 +411,7 @@ class Transformed:
             # a non-scalar output can make the seeded adjoint fail before the check below
             # (np.stack's adjoint of a scalar seed): report the real mistake
             try:
-                out = self.func(*values)
+                out = (self.inner if self.inner is not None else self.func)(*values)
             except Exception:
                 out = None
             loss = out[0] if self.has_aux and isinstance(out, tuple) else out
@@ -376,8 +428,11 @@ class Transformed:
         return value, grads if self.many else grads[0]
 
     def _non_scalar(self, loss: Any) -> NonScalarOutputError:
+        what = self.func.__qualname__
+        if self.inner is not None:
+            what = f"the gradient of {what} (the function differentiated here)"
         return NonScalarOutputError(
-            f"{self.func.__qualname__} returned a value of shape {np.shape(loss)}; "
+            f"{what} returned a value of shape {np.shape(loss)}; "
             "grad and value_and_grad need a scalar output. Use ad.vjp(f, *args) to "
             "pull back a cotangent of that shape, or ad.jacobian(f) for the full "
             "Jacobian")
@@ -391,6 +446,11 @@ class Transformed:
     @property
     def source(self) -> str:
         """The generated source (of the last call's specialisation, or a generic one)."""
+        if self.inner is not None:
+            if self._last is None:
+                raise ADError(f"{self!r} is specialised on its arguments' types: call it "
+                              "once, or use ad.source(f, args=...), to see its source")
+            return self._last.source
         if self._last is not None and self.kind != "grad":
             return self._last.source
         return source(self.func, self.kind, self.wrt, has_aux=self.has_aux,
@@ -460,6 +520,10 @@ def _float_like(value: Any) -> bool:
 
 def vjp(f: Callable[..., Any], *args: Any) -> tuple[Any, Pullback]:
     """``(f(*args), pullback)``; ``pullback(ct)`` gives one cotangent per argument."""
+    if _derivative(f) is not None:
+        raise ADError("ad.vjp of a generated derivative is not available: second "
+                      "derivatives are forward over reverse. Use ad.jvp(ad.grad(f), ...), "
+                      "ad.hvp(f) or ad.hessian(f)")
     func = _function(f)
     params = _param_names(func)
     values = _bind(func, args, {})
@@ -581,7 +645,10 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]
     tangent of the same structure; the output tangent has the output's structure,
     shape and dtype.
     """
-    value, tangent, _ = _jvp_call(_function(f), primals, tangents)
+    func = _function(f)
+    if _derivative(f) is not None and isinstance(primals, tuple | list):
+        func = _code_for(f, func, _bind(func, tuple(primals), {}))
+    value, tangent, _ = _jvp_call(func, primals, tangents)
     return value, tangent
 
 
@@ -594,6 +661,12 @@ class Jacobian:
     def __init__(self, f: Any, wrt: Wrt, mode: str) -> None:
         if mode not in _JACOBIAN_MODES:
             raise ADError(f"mode={mode!r}: expected one of {_JACOBIAN_MODES}")
+        self.inner = _derivative(f)
+        if self.inner is not None and mode == "reverse":
+            raise ADError("jacobian(..., mode='reverse') of a generated derivative is not "
+                          "available: second derivatives are forward over reverse; use "
+                          "mode='forward' (or 'auto')")
+        self.f = f
         self.func = _function(f)
         self.wrt = wrt
         self.mode = mode
@@ -608,25 +681,27 @@ class Jacobian:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         values = _bind(self.func, args, kwargs)
         _check_differentiable(self.func, self.params, self.names, values)
+        func = _code_for(self.f, self.func, values)
         for name in self.names:
             value = values[self.params.index(name)]
             if is_container(value) or not (_float_like(value) or isinstance(value, float)):
                 raise ADError(f"jacobian: argument {name!r} of {self.func.__qualname__} must "
                               f"be a float or a float array, not {type(value).__name__}")
-        out = [self._one(values, name) for name in self.names]
+        out = [self._one(func, values, name) for name in self.names]
         return tuple(out) if self.many else out[0]
 
-    def _one(self, values: list[Any], name: str) -> Any:
+    def _one(self, func: types.FunctionType, values: list[Any], name: str) -> Any:
         index = self.params.index(name)
         x = values[index]
         mode = self.mode
         value = None
         if mode == "auto":
-            value = self.func(*values)
-            mode = "forward" if np.size(x) < np.size(value) else "reverse"
+            value = func(*values)
+            fewer = np.size(x) < np.size(value)
+            mode = "forward" if fewer or self.inner is not None else "reverse"
         self.last_mode = mode
         if mode == "forward":
-            return self._forward(values, index, x)
+            return self._forward(func, values, index, x)
         return self._reverse(values, index, x)
 
     def _check_output(self, value: Any) -> tuple[int, ...]:
@@ -636,10 +711,11 @@ class Jacobian:
                           "output")
         return tuple(np.shape(value))
 
-    def _forward(self, values: list[Any], index: int, x: Any) -> np.ndarray:
+    def _forward(self, func: types.FunctionType, values: list[Any], index: int, x: Any
+                 ) -> np.ndarray:
         """One jvp per input coordinate: the columns of J."""
         name = self.params[index]
-        generated = _jvp_generated(self.func, self.params, [name], values)
+        generated = _jvp_generated(func, self.params, [name], values)
         self._source = generated.source
         run = generated.functions[generated.entry]
         basis = np.zeros(np.shape(x), dtype=getattr(x, "dtype", np.float64))
@@ -651,7 +727,7 @@ class Jacobian:
             tangent_in = float(seed) if isinstance(x, float) else seed
             value, tangent = run(*values, tangent_in)
             columns.append(np.broadcast_to(np.asarray(tangent), np.shape(value)))
-        out_shape = self._check_output(value if value is not None else self.func(*values))
+        out_shape = self._check_output(value if value is not None else func(*values))
         dtype = _jacobian_dtype(value, x)
         if not columns:
             return np.zeros(out_shape + np.shape(x), dtype=dtype)
@@ -681,6 +757,9 @@ class Jacobian:
         """The generated code the last call ran (jvp or vjp), or the generic jvp/vjp."""
         if self._source is not None:
             return self._source
+        if self.inner is not None:
+            raise ADError(f"{self!r} is specialised on its arguments' types: call it once "
+                          "to see its source")
         kind = "vjp" if self.mode == "reverse" else "jvp"
         return source(self.func, kind, self.wrt)
 
@@ -704,6 +783,84 @@ def jacobian(f: Callable[..., Any], wrt: Wrt | None = None, *, mode: str = "auto
     output coordinate, ``"auto"`` whichever needs fewer sweeps.
     """
     return Jacobian(f, _default_wrt(f) if wrt is None else wrt, mode)
+
+
+class Hessian:
+    """``H(*args)``: second derivatives of scalar ``f``, forward over reverse.
+
+    One argument gives an array of shape ``x.shape + x.shape``; a tuple ``wrt`` gives the
+    blocks ``H[i][j]`` (the derivative of the gradient w.r.t. argument i by argument j).
+    """
+
+    def __init__(self, f: Any, wrt: Wrt) -> None:
+        self.func = _function(f)
+        self.wrt = wrt
+        self.names, self.many = _wrt_names(self.func, wrt)
+        self.blocks = [[Jacobian(grad(f, row), column, "forward") for column in self.names]
+                       for row in self.names]
+        functools.update_wrapper(self, self.func)  # type: ignore[arg-type]
+        self.__name__ = f"hessian_{self.func.__name__}"
+        self.__qualname__ = self.__name__
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        rows = tuple(tuple(block(*args, **kwargs) for block in row) for row in self.blocks)
+        return rows if self.many else rows[0][0]
+
+    @property
+    def source(self) -> str:
+        """The jvp of the generated gradient that the last call ran (first block)."""
+        return self.blocks[0][0].source
+
+    def __repr__(self) -> str:
+        return f"<adcompiler hessian of {self.func.__qualname__} wrt={self.wrt!r}>"
+
+
+class HessianVectorProduct:
+    """``hvp(*args, v)``: the Hessian of scalar ``f`` times ``v``, without forming it.
+
+    ``v`` (the last positional argument) has the shape of the ``wrt`` argument, or is a
+    tuple with one entry per argument for a tuple ``wrt``; the product has the same form.
+    One forward sweep over the generated gradient: about the cost of two gradients.
+    """
+
+    def __init__(self, f: Any, wrt: Wrt) -> None:
+        self.func = _function(f)
+        self.wrt = wrt
+        self.names, self.many = _wrt_names(self.func, wrt)
+        self.params = _param_names(self.func)
+        self.gradient = grad(f, wrt)
+        functools.update_wrapper(self, self.func)  # type: ignore[arg-type]
+        self.__name__ = f"hvp_{self.func.__name__}"
+        self.__qualname__ = self.__name__
+
+    def __call__(self, *args: Any) -> Any:
+        if not args:
+            raise ADError(f"{self!r} takes the arguments of {self.func.__qualname__} and "
+                          "then the vector v")
+        *primals, v = args
+        vectors = tuple(v) if self.many else (v,)
+        if self.many and len(vectors) != len(self.names):
+            raise ADError(f"v must be a tuple of {len(self.names)} vectors, one per "
+                          f"argument in wrt={self.wrt!r}")
+        values = _bind(self.func, tuple(primals), {})
+        tangents: list[Any] = [None] * len(values)
+        for name, vector in zip(self.names, vectors, strict=True):
+            tangents[self.params.index(name)] = vector
+        _, product = jvp(self.gradient, tuple(values), tuple(tangents))
+        return product
+
+    def __repr__(self) -> str:
+        return f"<adcompiler hvp of {self.func.__qualname__} wrt={self.wrt!r}>"
+
+
+def hessian(f: Callable[..., Any], wrt: Wrt | None = None) -> Hessian:
+    """``H(*args)`` → the Hessian of scalar ``f``: forward mode over the generated gradient."""
+    return Hessian(f, _default_wrt(f) if wrt is None else wrt)
+
+
+def hvp(f: Callable[..., Any], wrt: Wrt | None = None) -> HessianVectorProduct:
+    """``hvp(*args, v)`` → H·v for scalar ``f``, one forward sweep over its gradient."""
+    return HessianVectorProduct(f, _default_wrt(f) if wrt is None else wrt)
 
 
 def differentiable(f: Callable[..., Any] | None = None, *, wrt: Wrt = 0) -> Any:

@@ -12,12 +12,14 @@ import os
 import sys
 import types
 from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 from . import rules  # noqa: F401  (registers every rule family)
 from .backend.codegen import to_source, with_line_comments
 from .backend.compile import compile_functions
 from .errors import ADError
+from .frontend.generated import is_generated, prepare_generated
 from .frontend.normalize import AnfFunction, normalize
 from .frontend.parse import ParsedFunction, parse_function
 from .frontend.validate import validate
@@ -26,7 +28,7 @@ from .runtime import zeros_like_tree
 from .transform.forward import forward_transform
 from .transform.reverse import ReverseProgram, reverse_transform
 
-__all__ = ["KINDS", "Generated", "build"]
+__all__ = ["KINDS", "Generated", "build", "build_nested"]
 
 KINDS = ("grad", "value_and_grad", "vjp", "jvp")
 
@@ -40,6 +42,17 @@ class Generated:
     entry: str
     pullback: str | None
     guards: dict[str, Any]
+    # compiles the function that returns only the gradient (grad of grad transforms it)
+    gradient_only: Callable[[], types.FunctionType] | None = None
+    _gradient: types.FunctionType | None = None
+
+    def gradient_function(self) -> types.FunctionType:
+        """The generated gradient as a plain function (compiled on first use)."""
+        if self._gradient is None:
+            if self.gradient_only is None:
+                raise ADError("this generated code has no gradient-only function")
+            self._gradient = self.gradient_only()
+        return self._gradient
 
 
 def _debug(stage: str, text: str, enabled: bool) -> None:
@@ -272,6 +285,8 @@ def build(
     debug = debug or bool(os.environ.get("ADCOMPILER_DEBUG"))
     callee_sources: list[str] = []
     parsed = parse_function(func)
+    if is_generated(func):
+        prepare_generated(parsed)
     validate(parsed)
     anf = normalize(parsed)
     _debug("normalize", ast.unparse(anf.body_module()), debug)
@@ -303,7 +318,15 @@ def build(
         compiled_src = to_source(run)
         functions = compile_functions(compiled_src, [run.name], program.scope.helpers, func,
                                       f"{kind} of {base}")
-        return Generated(source, functions, run.name, None, _guards(parsed, program))
+        helpers = program.scope.helpers
+
+        def gradient_only() -> types.FunctionType:
+            text = to_source(shown)
+            return compile_functions(text, [shown.name], helpers, func,
+                                     f"grad of {base}")[shown.name]
+
+        return Generated(source, functions, run.name, None, _guards(parsed, program),
+                         gradient_only)
     if kind == "vjp":
         seed = program.seed or anf.namer.fresh("dresult")
         # zero gradients are shaped like their parameter, so the pullback needs it too
@@ -354,3 +377,60 @@ def _assigned_top(stmts: list[ast.stmt]) -> set[str]:
 def _assigned(stmts: list[ast.stmt]) -> set[str]:
     return {n.id for s in stmts for n in ast.walk(s)
             if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+
+
+def build_nested(derivative: types.FunctionType, wrt: list[str], ranks: dict[str, int],
+                 containers: dict[str, Any] | None = None,
+                 statics: dict[str, Any] | None = None) -> Generated:
+    """The gradient of a generated derivative: forward mode over its source.
+
+    ``derivative`` is generated code (a gradient, or itself a gradient of one). Its
+    gradient with respect to ``x`` is assembled from one tangent sweep per coordinate
+    of ``x`` (a scalar ``x`` takes one): the jvp of ``derivative``'s source, seeded with
+    the unit vectors. The loop over the seeds is generated source too, so the result
+    can be differentiated once more.
+    """
+    from .runtime import assemble, basis
+
+    if containers and set(containers) & set(wrt):
+        raise ADError("the gradient of a generated derivative with respect to a container "
+                      f"argument ({sorted(set(containers) & set(wrt))[0]!r}) is not "
+                      "supported; differentiate with respect to its arrays one by one")
+    name = derivative.__name__
+    params = list(derivative.__code__.co_varnames[: derivative.__code__.co_argcount])
+    helpers: dict[str, Any] = {"basis": basis, "assemble": assemble}
+    sources: list[str] = []
+    lines: list[str] = []
+    for param in wrt:
+        jvp = build(derivative, "jvp", [param], ranks, suffix=f"_wrt_{param}"
+                    if len(wrt) > 1 else "", containers=containers, statics=statics)
+        helpers[jvp.entry] = jvp.functions[jvp.entry]
+        sources.append(jvp.source)
+        lines += [
+            f"seeds = basis({param})",
+            "parts = []",
+            "for seed in seeds:",
+            f"    value, part = {jvp.entry}({', '.join(params)}, seed)",
+            "    parts.append(part)",
+            f"d{param} = assemble(parts, {param})",
+        ]
+    grads = ", ".join(f"d{p}" for p in wrt)
+    comment = (f"# the gradient of {name} by forward mode: one tangent sweep of its jvp per "
+               "coordinate")
+
+    def function(suffix: str, returned: str) -> str:
+        body = "".join(f"    {line}\n" for line in [comment, *lines, f"return {returned}"])
+        return f"def {name}_{suffix}({', '.join(params)}):\n{body}"
+
+    run_text = function("value_and_grad", f"value, ({grads})" if len(wrt) > 1
+                        else f"value, {grads}")
+    grad_text = function("grad", grads)
+    functions = compile_functions(run_text, [f"{name}_value_and_grad"], helpers, derivative,
+                                  f"value_and_grad of {name}")
+
+    def gradient_only() -> types.FunctionType:
+        return compile_functions(grad_text, [f"{name}_grad"], helpers, derivative,
+                                 f"grad of {name}")[f"{name}_grad"]
+
+    return Generated(_with_callees(grad_text, sources), functions,
+                     f"{name}_value_and_grad", None, {}, gradient_only)

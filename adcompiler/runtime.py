@@ -14,7 +14,8 @@ import numpy as np
 from .errors import ADError
 from .pytree import get_child, is_container, set_child, tree_map
 
-__all__ = ["add_at", "add_item", "last_writes", "tree_add", "unbroadcast", "zeros_like_tree"]
+__all__ = ["add_at", "add_item", "add_items", "assemble", "basis", "last_writes", "tree_add",
+           "unbroadcast", "unbroadcast_to", "zeros_like_tree"]
 
 
 def unbroadcast(g: Any, x: Any) -> Any:
@@ -24,6 +25,24 @@ def unbroadcast(g: Any, x: Any) -> Any:
     call where its shape analysis could not prove the shapes equal.
     """
     shape = np.shape(x)
+    gshape = np.shape(g)
+    if gshape == shape:
+        return g
+    extra = len(gshape) - len(shape)
+    axes = tuple(range(extra)) + tuple(
+        extra + i for i, n in enumerate(shape) if n == 1 and gshape[extra + i] != 1
+    )
+    if axes:
+        g = np.sum(g, axis=axes, keepdims=True)
+    return np.reshape(g, shape)
+
+
+def unbroadcast_to(g: Any, shape: tuple[int, ...]) -> Any:
+    """``unbroadcast(g, x)`` given only ``np.shape(x)``.
+
+    Generated code records the shape of a primal value that the adjoint needs for nothing
+    else, so the value itself need not be kept (or saved on a stack in a loop).
+    """
     gshape = np.shape(g)
     if gshape == shape:
         return g
@@ -104,6 +123,27 @@ def add_item(da: Any, a: Any, key: Any, g: Any) -> Any:
     return set_child(da, key, tree_add(get_child(da, key), g))
 
 
+def add_items(da: Any, a: Any, items: dict[Any, Any]) -> Any:
+    """``add_item`` for several children at once: ``items[key]`` added at ``a[key]``.
+
+    Children no key names get zeros; the named ones start from their cotangent, not from
+    zeros plus the cotangent (so a dict of parameters costs no zeroing of its big
+    arrays). ``da`` None means zero so far.
+    """
+    if not is_container(a):
+        for key, g in items.items():
+            da = add_item(da, a, key, g)
+        return da
+    if da is None:
+        da = a
+        for key in items:
+            da = set_child(da, key, None)  # no zeros where a cotangent arrives
+        da = zeros_like_tree(da)
+    for key, g in items.items():
+        da = set_child(da, key, tree_add(get_child(da, key), g))
+    return da
+
+
 def last_writes(target: Any, index: Any) -> Any:
     """Mask over ``target[index]``: True where that position is the one NumPy keeps.
 
@@ -115,3 +155,20 @@ def last_writes(target: Any, index: Any) -> Any:
     order = np.reshape(np.arange(int(np.prod(selected))), selected)
     owner[index] = order
     return owner[index] == order
+
+
+def basis(x: Any) -> list[Any]:
+    """The unit tangents of ``x``, one per coordinate: ``[1.0]`` for a number, else the
+    rows of the identity shaped like ``x`` (the seeds of forward-mode gradient sweeps)."""
+    if isinstance(x, float | int) and not isinstance(x, bool):
+        return [1.0]
+    size = int(np.size(x))
+    dtype = x.dtype if np.dtype(x.dtype).kind in "fc" else np.float64
+    return list(np.reshape(np.eye(size, dtype=dtype, like=x), (size, *np.shape(x))))
+
+
+def assemble(parts: list[Any], x: Any) -> Any:
+    """Directional derivatives along ``basis(x)`` put back into the shape of ``x``."""
+    if isinstance(x, float | int) and not isinstance(x, bool):
+        return parts[0]
+    return np.reshape(np.stack(parts), np.shape(x))

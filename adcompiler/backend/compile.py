@@ -53,5 +53,6 @@ def compile_functions(
             )
             func = types.FunctionType(const, user_func.__globals__, const.co_name, None,
                                       closure)
+            func.__ad_generated__ = label  # type: ignore[attr-defined]  (see higher order)
             out[const.co_name] = func
     return out

@@ -7,7 +7,7 @@ from . import (
 )
 
 _FAMILIES = ("math_rules", "numpy_elementwise", "numpy_reduce", "numpy_linalg", "numpy_shape",
-             "indexing", "control")
+             "indexing", "control", "generated_code")
 
 for _family in _FAMILIES:
     try:

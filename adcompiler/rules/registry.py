@@ -52,6 +52,7 @@ __all__ = [
     "Template",
     "forward",
     "lookup",
+    "register_builtin_forward",
     "register_user_rule",
     "reverse",
     "rule_for",
@@ -119,6 +120,8 @@ class Rule:
     user_forward: Callable[..., Any] | None = None
     notes: str = ""
     keys: list[Any] = field(default_factory=list)
+    shape_only: tuple[str, ...] = ()  # parameters read for their shape only: no derivative
+    builtin: bool = False  # a function-style rule of the compiler's own (not a user's)
 
     @property
     def has_reverse(self) -> bool:
@@ -165,8 +168,14 @@ def _describe(obj: Any) -> str:
     return f"{module}.{name}" if module and module != "builtins" else str(name)
 
 
-def reverse(*keys: Any, broadcasting: bool = False, notes: str = "") -> Callable:
-    """Register the decorated function as the reverse template of ``keys``."""
+def reverse(*keys: Any, broadcasting: bool = False, notes: str = "",
+            shape_only: tuple[str, ...] = ()) -> Callable:
+    """Register the decorated function as the reverse template of ``keys``.
+
+    ``shape_only`` names parameters the callable reads only for their shape (the second
+    argument of ``unbroadcast``): they may be differentiated values, and get no
+    contribution.
+    """
 
     def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
         template = Template.from_function(func, "reverse")
@@ -176,13 +185,15 @@ def reverse(*keys: Any, broadcasting: bool = False, notes: str = "") -> Callable
                 rule.reverse = template
                 rule.broadcasting = rule.broadcasting or broadcasting
                 rule.notes = notes or rule.notes
+                rule.shape_only = rule.shape_only or shape_only
             _VERSION[0] += 1
         return func
 
     return decorate
 
 
-def forward(*keys: Any, broadcasting: bool = False) -> Callable:
+def forward(*keys: Any, broadcasting: bool = False, shape_only: tuple[str, ...] = ()
+            ) -> Callable:
     """Register the decorated function as the forward (tangent) template of ``keys``."""
 
     def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -192,6 +203,7 @@ def forward(*keys: Any, broadcasting: bool = False) -> Callable:
                 rule = _rule(key, _describe(key))
                 rule.forward = template
                 rule.broadcasting = rule.broadcasting or broadcasting
+                rule.shape_only = rule.shape_only or shape_only
             _VERSION[0] += 1
         return func
 
@@ -217,6 +229,16 @@ def register_user_rule(of: Any, func: Callable[..., Any], mode: str) -> None:
         else:
             rule.user_forward = func
         _VERSION[0] += 1
+
+
+def register_builtin_forward(of: Any, func: Callable[..., Any]) -> None:
+    """A forward rule written as a function ``(primals, tangents) -> (value, tangent)``.
+
+    For the compiler's own helpers that are linear in several arguments at once (a
+    template call takes one tangent); generated code calls it as it calls a user's rule.
+    """
+    register_user_rule(of, func, "forward")
+    _rule(of, _describe(of)).builtin = True
 
 
 def rule_for(obj: Any) -> Rule | None:

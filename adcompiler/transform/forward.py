@@ -268,9 +268,17 @@ class _Forward(_Reverse):
             raise self.error(UnsupportedSyntaxError, f"assignment to {ast.unparse(target)}")
         name = target.id
         self.defined.add(name)
+        stack = _popped_stack(stmt.value, self.locals)
         if name not in self.active:
             self.nonzero.discard(name)
+            if stack is not None and stack in self.active and stack in self.nonzero:
+                # keep the tangent stack in step with the primal one
+                pop = _call(ast.Attribute(value=_name(self.adjoint_name(stack)), attr="pop",
+                                          ctx=ast.Load()))
+                return [stmt, ast.Expr(pop)]
             return [stmt]
+        if stack is not None:
+            return self.pop(stmt, name, stack)
         prim = self.classify(stmt)
         if prim.kind in ("user", "custom", "checkpoint"):
             return self.user_call(stmt, prim, name)
@@ -290,6 +298,18 @@ class _Forward(_Reverse):
             value = self.tangent_value(stmt, prim, name, out)
         self.release_reads(out[1:])
         self.set_tangent(name, value, out)
+        return out
+
+    def pop(self, stmt: ast.Assign, name: str, stack: str) -> list[ast.stmt]:
+        """``v = stack.pop()``: the tangent stack holds the tangents of the values pushed,
+        so ``dv = dstack.pop()`` (generated gradients save values on stacks)."""
+        out: list[ast.stmt] = [stmt]
+        if stack in self.active and stack in self.nonzero:
+            pop = _call(ast.Attribute(value=_name(self.adjoint_name(stack)), attr="pop",
+                                      ctx=ast.Load()))
+            self.set_tangent(name, pop, out)
+        else:
+            self.set_tangent(name, _zero(), out)
         return out
 
     def tangent_value(self, stmt: ast.Assign, prim: Primitive, result: str,
@@ -356,7 +376,8 @@ class _Forward(_Reverse):
         for param in template.outputs:
             special["d" + param] = self.tangent_of(bindings.get(param))
         wanted = [p for p, atom in bindings.items()
-                  if not is_zero(self.tangent_of(atom)) and isinstance(atom, ast.Name)]
+                  if not is_zero(self.tangent_of(atom)) and isinstance(atom, ast.Name)
+                  and p not in rule.shape_only]
         missing = [p for p in wanted if p not in template.outputs]
         if missing:
             raise self.error(NonDifferentiableError,
@@ -595,6 +616,15 @@ class _Forward(_Reverse):
             tangent = self.zero_value(result) if isinstance(result, str) else ast.Constant(
                 0.0)
         return ForwardProgram(self.anf, body, self.tangent_params, atom, tangent, self.scope)
+
+
+def _popped_stack(value: ast.expr, local_names: set[str]) -> str | None:
+    """The local list ``s`` of ``s.pop()``, else None."""
+    if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and (
+            value.func.attr == "pop") and not value.args and not value.keywords and (
+            isinstance(value.func.value, ast.Name)) and value.func.value.id in local_names:
+        return value.func.value.id
+    return None
 
 
 class _AlreadyAssigned(ast.Name):
