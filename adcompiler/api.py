@@ -34,8 +34,8 @@ from .rules.registry import rule_for, rules_version
 from .runtime import zeros_like_tree
 from .transform.forward import zero_tangent
 
-__all__ = ["differentiable", "grad", "hessian", "hvp", "jacobian", "jvp", "source", "value_and_grad",
-           "vjp"]
+__all__ = ["differentiable", "grad", "hessian", "hvp", "jacobian", "jvp", "source",
+           "value_and_grad", "vjp"]
 
 Wrt = int | str | Sequence[int | str]
 
@@ -646,9 +646,15 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]
     shape and dtype.
     """
     func = _function(f)
-    if _derivative(f) is not None and isinstance(primals, tuple | list):
+    inner = _derivative(f)
+    if inner is not None and isinstance(primals, tuple | list):
         func = _code_for(f, func, _bind(func, tuple(primals), {}))
     value, tangent, _ = _jvp_call(func, primals, tangents)
+    if inner is not None and inner.many and len(inner.names) == 1:
+        # the generated code returns the one gradient; the derivative returns a 1-tuple
+        if inner.kind == "grad":
+            return (value,), (tangent,)
+        return (value[0], (value[1],)), (tangent[0], (tangent[1],))
     return value, tangent
 
 

@@ -11,8 +11,8 @@ import copy
 import os
 import sys
 import types
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from . import rules  # noqa: F401  (registers every rule family)

@@ -89,14 +89,16 @@ def check_grads(
 
     ``modes`` lists the modes to check: ``"reverse"`` (gradients or vector-Jacobian
     products) and ``"forward"`` (Jacobian-vector products); with both, also the
-    dot-product test between them.
+    dot-product test between them. ``order=2`` also checks second derivatives of a
+    scalar ``f``: Hessian-vector products (forward over reverse) against central
+    differences of the generated gradient, and the symmetry of the Hessian.
     """
     unknown = set(modes) - {"reverse", "forward"}
     if unknown:
         raise ValueError(f"modes {sorted(unknown)} are not known; use 'reverse' and/or "
                          "'forward'")
-    if order != 1:
-        raise ValueError("order=2 (derivatives of derivatives) is not available yet")
+    if order not in (1, 2):
+        raise ValueError(f"order={order!r}: check_grads checks order 1 or 2")
     func = unwrap(f)
     params = api._param_names(func)
     names, _ = api._wrt_names(func, wrt)
@@ -109,6 +111,47 @@ def check_grads(
     if "forward" in modes:
         _check_forward(f, args, names, indices, value, rng, atol, rtol,
                        dot_product="reverse" in modes)
+    if order == 2:
+        _check_second(f, args, names, indices, value, rng, atol, rtol)
+
+
+def _check_second(f: Callable[..., Any], args: list[Any], names: list[str],
+                  indices: list[int], value: Any, rng: np.random.Generator, atol: float,
+                  rtol: float) -> None:
+    """Hessian-vector products (forward over reverse) against central differences of
+    the generated gradient, and the symmetry <w, H v> = <v, H w> of the Hessian."""
+    if np.size(value) != 1 or isinstance(value, tuple | list | dict):
+        raise ValueError("order=2 checks second derivatives of a scalar-valued function; "
+                         f"this one returned shape {np.shape(value)}")
+    if any(is_container(args[i]) for i in indices):
+        raise ValueError("order=2 checks float and array arguments, not containers")
+    wrt = tuple(indices)
+    gradient = api.grad(f, wrt)
+    product = api.hvp(f, wrt)
+    v = [_random_tangent(args[i], rng) for i in indices]
+    w = [_random_tangent(args[i], rng) for i in indices]
+    hv = product(*args, tuple(v))
+    hw = product(*args, tuple(w))
+    sizes = [float(np.max(np.abs(np.asarray(args[i], dtype=np.float64))))
+             for i in indices if np.size(args[i])]
+    step = 1e-5 * max([1.0, *sizes])
+    shifted = []
+    for sign in (1.0, -1.0):
+        moved = list(args)
+        for i, t in zip(indices, v, strict=True):
+            moved[i] = _moved(_as_float64(args[i]), t, sign * step)
+        shifted.append(gradient(*moved))
+    for k, name in enumerate(names):
+        numeric = (np.asarray(shifted[0][k], dtype=np.float64)
+                   - np.asarray(shifted[1][k], dtype=np.float64)) / (2 * step)
+        _compare(name, "Hessian-vector product", hv[k], numeric, atol, max(rtol, 1e-3))
+    left = sum(float(np.sum(np.asarray(a, dtype=np.float64) * np.asarray(b)))
+               for a, b in zip(w, hv, strict=True))
+    right = sum(float(np.sum(np.asarray(a, dtype=np.float64) * np.asarray(b)))
+                for a, b in zip(v, hw, strict=True))
+    if not np.isclose(left, right, atol=atol, rtol=rtol):
+        raise AssertionError(f"symmetry of the Hessian: <w, H v> = {left!r}, "
+                             f"<v, H w> = {right!r}")
 
 
 def _check_reverse(f: Callable[..., Any], args: list[Any], names: list[str],

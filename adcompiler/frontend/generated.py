@@ -1,7 +1,7 @@
-"""Stage 1b: the four idioms of generated code that user code never has.
+"""Stage 1b: the idioms of generated code that user code never has.
 
 Second derivatives transform the generated gradient source again. That source is
-ordinary Python, with four exceptions the later stages must see in their general form:
+ordinary Python, with these exceptions the later stages must see in their general form:
 
 * ``add_at(buffer, index, g)`` is an expression statement that accumulates into a
   buffer the generated code owns. Written as ``buffer = add_at(buffer, index, g)`` (the
@@ -14,6 +14,8 @@ ordinary Python, with four exceptions the later stages must see in their general
 * The adjoint loop runs ``for i in reversed(steps)`` over the range of the primal
   loop; ``steps[::-1]`` is the same range backwards, and can be indexed.
 
+* ``dx += g`` accumulates in place into a buffer only the generated code holds, so it
+  is ``dx = dx + g``.
 * ``del t5`` frees a temporary early; it is dropped, as it changes no value.
 
 Nothing else is special: stacks are lists (``append`` and ``pop`` have rules in both
@@ -49,6 +51,16 @@ class _Rewrite(ast.NodeTransformer):
             target = ast.Name(id=call.args[0].id, ctx=ast.Store())
             return ast.copy_location(ast.Assign(targets=[target], value=call), node)
         return self.generic_visit(node)  # type: ignore[return-value]
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> ast.stmt:
+        if isinstance(node.target, ast.Name):
+            # ``dx += g`` accumulates into a buffer the generated code owns (nothing else
+            # holds it), so it means ``dx = dx + g``
+            value = ast.BinOp(left=ast.Name(id=node.target.id, ctx=ast.Load()), op=node.op,
+                              right=node.value)
+            target = ast.Name(id=node.target.id, ctx=ast.Store())
+            return ast.copy_location(ast.Assign(targets=[target], value=value), node)
+        return node
 
     def visit_Delete(self, node: ast.Delete) -> ast.stmt | None:
         if all(isinstance(t, ast.Name) for t in node.targets):

@@ -27,11 +27,13 @@ from ..pytree import is_container
 from ..runtime import (
     add_at,
     add_item,
+    add_items,
     assemble,
     basis,
     last_writes,
     tree_add,
     unbroadcast,
+    unbroadcast_to,
     zeros_like_tree,
 )
 from .operators import matmul_da, matmul_db
@@ -48,6 +50,16 @@ def unbroadcast_rule(result, g, v, like):
 @forward(unbroadcast, shape_only=("like",))
 def unbroadcast_fwd(result, v, like, *, dv):
     dresult = unbroadcast(dv, like)
+
+
+@reverse(unbroadcast_to, shape_only=("shape",))
+def unbroadcast_to_rule(result, g, v, shape):
+    dv = np.broadcast_to(g, np.shape(v))
+
+
+@forward(unbroadcast_to, shape_only=("shape",))
+def unbroadcast_to_fwd(result, v, shape, *, dv):
+    dresult = unbroadcast_to(dv, shape)
 
 
 # ------------------------------------------------------------ matrix-product adjoints
@@ -132,6 +144,14 @@ def add_item_jvp(primals: tuple, tangents: tuple) -> tuple[Any, Any]:
                                                          tangents[3])
 
 
+def add_items_jvp(primals: tuple, tangents: tuple) -> tuple[Any, Any]:
+    """``add_items(da, a, items)`` is linear in ``da`` and the values of ``items``."""
+    so_far, container, items = primals
+    dso_far = _none_if_zero(tangents[0], so_far)
+    return (add_items(so_far, container, items),
+            add_items(dso_far, container, tangents[2]))
+
+
 def add_at_jvp(primals: tuple, tangents: tuple) -> tuple[Any, Any]:
     """``add_at(buffer, index, g)`` (in place) is linear in ``buffer`` and ``g``.
 
@@ -145,6 +165,7 @@ def add_at_jvp(primals: tuple, tangents: tuple) -> tuple[Any, Any]:
 
 register_builtin_forward(tree_add, tree_add_jvp)
 register_builtin_forward(add_item, add_item_jvp)
+register_builtin_forward(add_items, add_items_jvp)
 register_builtin_forward(add_at, add_at_jvp)
 
 
