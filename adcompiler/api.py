@@ -579,6 +579,35 @@ def _jvp_generated(func: types.FunctionType, params: list[str], wrt: list[str],
     return cache.lookup_or_build(key, func.__globals__, build)
 
 
+@dataclasses.dataclass
+class _Unbatched:
+    """A cache entry saying the jvp of this function cannot take a batch of seeds."""
+
+    reason: str
+    guards: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+def _jvp_batched(func: types.FunctionType, params: list[str], wrt: list[str],
+                 values: list[Any]) -> pipeline.Generated | None:
+    """The jvp taking a batch of seeds (leading axis), or None where batching is refused."""
+    from .transform.batched import BatchingRefusedError
+
+    kinds = (tuple(_signature(v) for v in values), registry_version())
+    key = (func.__code__, tuple(id(c) for c in func.__closure__ or ()), "jvp_batched",
+           tuple(wrt), False, kinds, rules_version())
+
+    def build() -> Any:
+        try:
+            return pipeline.build(func, "jvp_batched", wrt, _ranks(params, values),
+                                  containers=_containers(params, values),
+                                  statics=_statics(params, values))
+        except BatchingRefusedError as exc:
+            return _Unbatched(str(exc))
+
+    entry = cache.lookup_or_build(key, func.__globals__, build)
+    return None if isinstance(entry, _Unbatched) else entry
+
+
 def _tangent_for(func: types.FunctionType, name: str, value: Any, tangent: Any) -> Any:
     """The user's tangent for argument ``name``, checked against the primal's shape."""
     where = f"the tangent of argument {name!r} of {func.__qualname__}"
@@ -679,6 +708,7 @@ class Jacobian:
         self.names, self.many = _wrt_names(self.func, wrt)
         self.params = _param_names(self.func)
         self.last_mode: str | None = None
+        self.last_batched = False  # whether the last forward Jacobian took one sweep
         self._source: str | None = None
         functools.update_wrapper(self, self.func)  # type: ignore[arg-type]
         self.__name__ = f"jacobian_{self.func.__name__}"
@@ -719,8 +749,22 @@ class Jacobian:
 
     def _forward(self, func: types.FunctionType, values: list[Any], index: int, x: Any
                  ) -> np.ndarray:
-        """One jvp per input coordinate: the columns of J."""
+        """One jvp per input coordinate: the columns of J (one sweep for all of them
+        where the tangent program can take a batch of seeds)."""
         name = self.params[index]
+        batched = _jvp_batched(func, self.params, [name], values) if np.size(x) > 1 else None
+        if batched is not None:
+            size = int(np.size(x))
+            seeds = np.reshape(np.eye(size, dtype=getattr(x, "dtype", np.float64)),
+                               (size, *np.shape(x)))
+            value, tangent = batched.functions[batched.entry](*values, seeds)
+            out_shape = self._check_output(value)
+            if np.shape(tangent) == (size, *out_shape):
+                self._source = batched.source
+                self.last_batched = True
+                return np.moveaxis(np.asarray(tangent), 0, -1).astype(
+                    _jacobian_dtype(value, x), copy=False).reshape(out_shape + np.shape(x))
+        self.last_batched = False
         generated = _jvp_generated(func, self.params, [name], values)
         self._source = generated.source
         run = generated.functions[generated.entry]

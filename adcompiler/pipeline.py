@@ -25,6 +25,7 @@ from .frontend.parse import ParsedFunction, parse_function
 from .frontend.validate import validate
 from .optimize import optimize
 from .runtime import zeros_like_tree
+from .transform.batched import batched_forward_transform
 from .transform.forward import forward_transform
 from .transform.reverse import ReverseProgram, reverse_transform
 
@@ -225,15 +226,25 @@ def _jvp_callee_builder(sources: list[str]) -> Any:
 def _build_jvp(func: types.FunctionType, parsed: ParsedFunction, anf: AnfFunction,
                wrt: list[str], ranks: dict[str, int], suffix: str,
                containers: dict[str, Any] | None, debug: bool,
-               callee: bool = False, statics: dict[str, Any] | None = None) -> Generated:
-    """``f_jvp(*args, *tangents) -> (value, tangent)``: primal and tangent interleaved."""
+               callee: bool = False, statics: dict[str, Any] | None = None,
+               batched: bool = False) -> Generated:
+    """``f_jvp(*args, *tangents) -> (value, tangent)``: primal and tangent interleaved.
+
+    ``batched``: every tangent carries a leading batch axis (one sweep for many seeds);
+    raises ``BatchingRefusedError`` where that is not known to be safe.
+    """
     callee_sources: list[str] = []
-    program = forward_transform(anf, wrt, ranks,
-                                build_callee=_jvp_callee_builder(callee_sources),
-                                containers=containers, callee=callee, statics=statics)
+    if batched:
+        program = batched_forward_transform(anf, wrt, ranks, containers=containers,
+                                            statics=statics)
+    else:
+        program = forward_transform(anf, wrt, ranks,
+                                    build_callee=_jvp_callee_builder(callee_sources),
+                                    containers=containers, callee=callee, statics=statics)
     body = with_line_comments(program.body, parsed.filename)
     returned = ast.Tuple(elts=[program.result, program.tangent], ctx=ast.Load())
-    function = _def(f"{anf.name}{suffix}_jvp", [*anf.params, *program.tangent_params],
+    label = "_jvp_batched" if batched else "_jvp"
+    function = _def(f"{anf.name}{suffix}{label}", [*anf.params, *program.tangent_params],
                     [*body, ast.Return(value=returned)])
     function = optimize(function, keep=set())
     own = to_source(function)
@@ -290,9 +301,9 @@ def build(
     validate(parsed)
     anf = normalize(parsed)
     _debug("normalize", ast.unparse(anf.body_module()), debug)
-    if kind == "jvp":
+    if kind in ("jvp", "jvp_batched"):
         return _build_jvp(func, parsed, anf, wrt, ranks, suffix, containers, debug, callee,
-                          statics)
+                          statics, batched=kind == "jvp_batched")
     aux = _with_aux(anf)[1] if has_aux else None
     program = reverse_transform(anf, wrt, ranks, seeded=kind != "vjp",
                                 build_callee=_callee_builder(callee_sources),

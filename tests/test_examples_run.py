@@ -19,6 +19,7 @@ RUNS = [
     ("relu.py", [], "relu: d/dx at 0 = 0.0, at eps = 1.0", []),
     ("modes.py", [], "S3 reverse mode: (-0.358298904800159, -0.119432968266720)", []),
     ("powers.py", [], "d/dx x**6 at 5 = 18750.0", []),
+    ("newton.py", [], "converged in 7 steps", []),
     ("derivative_control.py", [], "S14: 0.654251449887584", []),
     ("logistic_bce.py", [], "S18: gradient shapes (5, 3) and (3,)", []),
     ("gradient_descent.py", [], "S9", []),

@@ -229,7 +229,7 @@ def test_hessian_source_shows_the_tangent_program():
     hessian = ad.hessian(rosenbrock)
     hessian(np.array([0.5, 0.5, 0.5]))
     text = hessian.source
-    assert text.startswith("def rosenbrock_grad_jvp(x, ")
+    assert text.startswith("def rosenbrock_grad_jvp_batched(x, ")  # one sweep, all seeds
     compile(text, "<hessian source>", "exec")
 
 
@@ -284,3 +284,19 @@ def test_check_grads_order_2_needs_a_scalar_function():
         ad.check_grads(vector_valued, [np.array([0.1, 0.2])], order=2)
     with pytest.raises(ValueError, match="order=3"):
         ad.check_grads(s3, [2.0, 0.5], order=3)
+
+
+def test_newton_example_converges_on_rosenbrock_in_a_handful_of_steps():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "examples" / "newton.py"
+    spec = importlib.util.spec_from_file_location("newton_example", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    iterates = module.newton(module.rosenbrock, np.array([-1.2, 1.0]))
+    assert len(iterates) - 1 <= 8
+    np.testing.assert_allclose(iterates[-1], [1.0, 1.0], atol=1e-12)
+    x, steps = module.newton_cg(module.rosenbrock, np.full(20, 0.8))
+    assert steps <= 20
+    np.testing.assert_allclose(x, np.ones(20), atol=1e-8)
