@@ -30,7 +30,9 @@ from .pytree import (
     tree_map,
     tree_structure,
 )
+from .pytree import version_cell as _tree_version_cell
 from .rules.registry import rule_for, rules_version
+from .rules.registry import version_cell as _rules_version_cell
 from .runtime import zeros_like_tree
 from .transform.forward import zero_tangent
 
@@ -318,6 +320,46 @@ def _like_leaf(gradient: Any, value: Any) -> Any:
     return gradient
 
 
+def _fast_key(args: tuple) -> tuple:
+    """The kinds of plain arguments: floats, ints, NumPy arrays by rank and dtype; None
+    for any other argument (a key holding None is never a shortcut)."""
+    return tuple([kind if (kind := type(v)) is float or kind is int else (
+        (v.ndim, v.dtype.char) if kind is np.ndarray else None) for v in args])
+
+
+class _Shortcut:
+    """A steady-state call's compiled entry, valid while the versions are unchanged."""
+
+    __slots__ = ("entry", "floats", "generated", "guards", "versions")
+
+    def __init__(self, versions: tuple[int, int, int], generated: pipeline.Generated,
+                 floats: tuple[bool, ...]) -> None:
+        self.versions = versions
+        self.generated = generated
+        self.entry = generated.functions[generated.entry]
+        self.guards = generated.guards
+        self.floats = floats  # which differentiated arguments are Python floats
+
+
+_RULES_VERSION = _rules_version_cell()
+_TREE_VERSION = _tree_version_cell()
+
+
+def _versions() -> tuple[int, int, int]:
+    return rules_version(), registry_version(), cache.generation()
+
+
+def _like_plain(gradient: Any, value: Any) -> Any:
+    """``_like`` for a plain float or array argument, without the general checks when the
+    gradient already has the argument's type, dtype and shape."""
+    if type(value) is float:
+        return gradient if type(gradient) is float else float(gradient)
+    if type(gradient) is np.ndarray and gradient.dtype == value.dtype and (
+            gradient.shape == value.shape):
+        return gradient
+    return _like(gradient, value)
+
+
 def _is_scalar(value: Any) -> bool:
     if isinstance(value, numbers.Number):
         return True
@@ -345,6 +387,10 @@ class Transformed:
         self._ranks: dict[str, int] | None = None
         self._containers: dict[str, Any] | None = None
         self._checked: tuple | None = None  # argument kinds already found differentiable
+        self._indices = [self.params.index(n) for n in self.names]
+        self._plain_grad = kind == "grad" and not has_aux
+        # argument kinds (plain floats, ints, arrays) -> (versions, generated code)
+        self._fast: dict[tuple, _Shortcut] = {}
         functools.update_wrapper(self, self.func)  # type: ignore[arg-type]
         self.__name__ = f"{kind}_{self.func.__name__}"
         self.__qualname__ = self.__name__
@@ -395,7 +441,24 @@ class Transformed:
             return generated.functions[generated.entry]
         return generated.gradient_function()
 
+    def _shortcut(self, args: tuple) -> _Shortcut | None:
+        """The compiled entry for plain arguments of kinds seen before, or None."""
+        shortcut = self._fast.get(_fast_key(args))
+        if shortcut is None or shortcut.versions != (_RULES_VERSION[0], _TREE_VERSION[0],
+                                                     cache._generation[0]):
+            return None
+        if shortcut.guards:
+            globals_ = self.func.__globals__
+            if any(globals_.get(n) is not o for n, o in shortcut.guards.items()):
+                return None
+        cache._stats["hits"] += 1
+        return shortcut
+
     def run(self, args: tuple, kwargs: dict) -> tuple[Any, Any]:
+        if not kwargs:
+            shortcut = self._shortcut(args)
+            if shortcut is not None:
+                return self._finish(shortcut.generated, args, fast=True)  # type: ignore
         values = _bind(self.func, args, kwargs)
         checked = tuple(_check_key(values[self.params.index(n)]) for n in self.names)
         if checked != self._checked:
@@ -403,6 +466,19 @@ class Transformed:
             if None not in checked:
                 self._checked = checked
         generated = self._generated(values)
+        key = _fast_key(tuple(values)) if not kwargs and len(args) == len(values) else None
+        if key is not None and None not in key and self.inner is None:
+            floats = tuple(type(values[i]) is float for i in self._indices)
+            self._fast[key] = _Shortcut(_versions(), generated, floats)
+        return self._finish(generated, values)
+
+    def _finish(self, generated: pipeline.Generated, values: list[Any], fast: bool = False
+                ) -> tuple[Any, Any]:
+        """Run the generated code and hand back results in the arguments' types.
+
+        ``fast``: the arguments are plain floats, ints and NumPy arrays of kinds already
+        checked on an earlier call (the common steady-state call).
+        """
         try:
             value, grads = generated.functions[generated.entry](*values)
         except ADError:
@@ -419,12 +495,16 @@ class Transformed:
                 raise self._non_scalar(loss) from exc
             raise
         loss = value[0] if self.has_aux else value
-        if not _is_scalar(loss):
+        if type(loss) is not float and not _is_scalar(loss):
             raise self._non_scalar(loss)
         if len(self.names) == 1:
             grads = (grads,)
-        grads = tuple(_like(g, values[self.params.index(n)])
-                      for g, n in zip(grads, self.names, strict=True))
+        if fast:
+            grads = tuple(_like_plain(g, values[i]) for g, i in zip(grads, self._indices,
+                                                                   strict=True))
+        else:
+            grads = tuple(_like(g, values[i]) for g, i in zip(grads, self._indices,
+                                                             strict=True))
         return value, grads if self.many else grads[0]
 
     def _non_scalar(self, loss: Any) -> NonScalarOutputError:
@@ -438,6 +518,22 @@ class Transformed:
             "Jacobian")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self._plain_grad and not kwargs:
+            shortcut = self._shortcut(args)
+            if shortcut is not None:  # the steady-state call, kept short
+                value, grads = shortcut.entry(*args)
+                if type(value) is not float and not _is_scalar(value):
+                    raise self._non_scalar(value)
+                if not self.many:
+                    if shortcut.floats[0]:
+                        return grads if type(grads) is float else float(grads)
+                    return _like_plain(grads, args[self._indices[0]])
+                if len(self._indices) == 1:
+                    grads = (grads,)
+                if all(shortcut.floats):
+                    return tuple([g if type(g) is float else float(g) for g in grads])
+                return tuple([_like_plain(g, args[i])
+                              for g, i in zip(grads, self._indices, strict=True)])
         value, grads = self.run(args, kwargs)
         if self.kind == "grad":
             return (grads, value[1]) if self.has_aux else grads

@@ -178,3 +178,8 @@ def set_child(x: Any, key: Any, value: Any) -> Any:
                         f" by {key!r}; read its children as attributes or flatten it in the "
                         "function instead")
     raise TypeError(f"{type(x).__name__} is not a container")
+
+
+def version_cell() -> list[int]:
+    """The one-element list holding the version (a hot path reads it without a call)."""
+    return _VERSION

@@ -29,6 +29,7 @@ _entries: dict[Any, Any] = {}
 _locks: dict[Any, threading.Lock] = {}
 _global_lock = threading.Lock()
 _stats = {"hits": 0, "misses": 0}
+_generation = [0]
 
 
 def _valid(entry: Any, globals_: dict[str, Any]) -> bool:
@@ -54,6 +55,16 @@ def lookup_or_build(key: Any, globals_: dict[str, Any], build: Callable[[], Any]
         return entry
 
 
+def generation() -> int:
+    """Bumped by ``clear_cache``: a caller's own shortcut to an entry is then stale."""
+    return _generation[0]
+
+
+def record_hit() -> None:
+    """Count a hit served by a caller's shortcut (``api.Transformed``'s fast path)."""
+    _stats["hits"] += 1
+
+
 def cache_info() -> CacheInfo:
     """Hits, misses and the number of compiled entries."""
     return CacheInfo(_stats["hits"], _stats["misses"], len(_entries))
@@ -65,3 +76,4 @@ def clear_cache() -> None:
         _entries.clear()
         _locks.clear()
         _stats["hits"] = _stats["misses"] = 0
+        _generation[0] += 1
