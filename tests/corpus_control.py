@@ -7,7 +7,7 @@ Evaluation points are chosen away from branch boundaries and kinks.
 
 import corpus_control_helpers as helpers
 import numpy as np
-from corpus_control_helpers import Scaler, cube_plus
+from corpus_control_helpers import Cubic, Scaler, ShiftedCubic, cube_plus
 
 THRESHOLD = 0.5
 
@@ -614,6 +614,205 @@ def call_closure(x):
     return closure_square(x) * 2.0
 
 
+# -- nested defs and lambdas (inlined at their calls) ---------------------------------
+
+
+def newton_cube_root(a):
+    def residual(x):
+        return x * x * x - a
+
+    def slope(x):
+        return 3.0 * x * x
+
+    x = a
+    for _ in range(12):
+        x = x - residual(x) / slope(x)
+    return x
+
+
+def closure_sees_reassignment(x, y):
+    scale = x
+
+    def scaled(t):
+        return scale * t
+
+    first = scaled(y)
+    scale = scale * y + 1.0  # the second call sees the new value, as in Python
+    second = scaled(y)
+    return first + second * x
+
+
+def nested_calls_nested(x):
+    def square(t):
+        return t * t
+
+    def poly(t):
+        return square(t) + 3.0 * t
+
+    return poly(x) * poly(2.0 * x)
+
+
+def nested_early_return(x, n):
+    def grow_until(v, limit):
+        for i in range(n):
+            v = v * 1.5
+            if v > limit:
+                return v + i
+        return v - 1.0
+
+    return grow_until(x, 2.0) + grow_until(x * 0.5, 4.0)
+
+
+def nested_piecewise_default(x, knee):
+    def soft_relu(t, width=knee * 0.5):
+        if t < -width:
+            return 0.0
+        if t > width:
+            return t
+        return (t + width) ** 2 / (4.0 * width)
+
+    return soft_relu(x) + soft_relu(x - 1.0, width=0.25)
+
+
+def rnn_nested_cell(W, U, h0, xs):
+    def cell(h, x):
+        return np.tanh(W @ h + U @ x)
+
+    h = h0
+    for t in range(xs.shape[0]):
+        h = cell(h, xs[t])
+    return np.sum(h * h)
+
+
+def nested_def_in_loop(x, n):
+    total = 0.0
+    for k in range(n):
+        def term(t):
+            return t ** (k + 1) / (k + 1.0)  # noqa: B023  (called in the same iteration)
+
+        total = total + term(x)
+    return total
+
+
+def nested_keyword_only(v, s):
+    def penalty(u, *, weight=1.0, eps=1e-6):
+        return weight * np.sqrt(np.sum(u * u) + eps)
+
+    return penalty(v, weight=s) + penalty(2.0 * v)
+
+
+def nested_star_args(x, y):
+    def mean_of(*values):
+        acc = 0.0
+        for value in values:
+            acc = acc + value
+        return acc / len(values)
+
+    pair = (x * y, y)
+    return mean_of(x, y * y, np.sin(x)) * mean_of(*pair)
+
+
+def nested_no_return_value_used(x):
+    def log_step(t):
+        if t > 100.0:
+            return None
+        return t * 2.0
+
+    out = log_step(x)
+    return out * x
+
+
+def lambda_helpers(x, y):
+    sq = lambda t: t * t  # noqa: E731
+    mix = lambda a, b=0.5: a * b + sq(a)  # noqa: E731
+    return mix(x) + mix(y, b=x) + sq(x * y)
+
+
+def lambda_rebound_in_loop(x):
+    total = 0.0
+    for k in range(3):
+        power = lambda t: t ** (k + 1)  # noqa: E731, B023
+        total = total + power(x)
+    return total
+
+
+def lambda_over_array(v, w):
+    score = lambda u: np.sum(np.tanh(u) * w)  # noqa: E731
+    return score(v) + score(v * v)
+
+
+smooth_abs = lambda t: np.sqrt(t * t + 1e-3)  # noqa: E731
+
+ACTIVATIONS = {
+    "softsign": lambda t: t / (1.0 + np.sqrt(t * t)),
+    "cubic": lambda t: t * t * t - t,
+}
+
+
+def call_module_lambda(x):
+    return smooth_abs(x) * x
+
+
+# -- *args, keyword-only parameters, methods -------------------------------------------
+
+
+def weighted_total(scale, *terms, shift=0.0):
+    acc = 0.0
+    for t in terms:
+        acc = acc + t
+    return scale * acc + shift
+
+
+def scaled_norm(v, *, scale=1.0, eps=1e-6):
+    return scale * np.sqrt(np.sum(v * v) + eps)
+
+
+def call_star_parts(x, y):
+    parts = (x, y * y, x * y)
+    return sum_all(*parts) + weighted_total(2.0, x, y, shift=x)
+
+
+def call_star_list(x, y):
+    parts = [x * x, y]
+    return weighted_total(x, *parts) + sum_all()
+
+
+def call_keyword_only(v, s):
+    return scaled_norm(v, scale=s) + scaled_norm(2.0 * v)
+
+
+CUBIC = Cubic(2.0)
+SHIFTED = ShiftedCubic(2.0)
+
+
+def method_newton_local(a):
+    cubic = Cubic(1.5, start=0.5)
+    return cubic.root(a) * a
+
+
+def method_newton_global(a):
+    return CUBIC.root(a) + CUBIC.value(a, 1.0)
+
+
+def method_subclass_override(a):
+    return SHIFTED.root(a)
+
+
+def method_in_loop(xs):
+    scaler = Scaler(0.5)
+    total = 0.0
+    for x in xs:
+        total = total + scaler.twice(x)
+    return total
+
+
+def dict_argument_loop(params, x):
+    total = 0.0
+    for name in params:
+        total = total + params[name] * x
+    return total * total
+
+
 # -- refused constructs (error-path tests) ---------------------------------------------
 
 
@@ -638,6 +837,52 @@ def uses_nonlocal(x):
 
     add(x)
     return total
+
+
+def nested_recursive(x):
+    def fact(t, n):
+        if n == 0:
+            return 1.0
+        return t * fact(t, n - 1)
+
+    return fact(x, 3)
+
+
+def nested_as_value(x):
+    def double(t):
+        return 2.0 * t
+
+    return apply_twice(double, x)
+
+
+def lambda_as_argument(x):
+    return apply_twice(lambda t: t * 3.0, x)
+
+
+def nested_defined_in_branch(x):
+    if x > 0.0:
+        def pick(t):
+            return t
+    else:
+        def pick(t):
+            return -t
+    return pick(x)
+
+
+def lambdas_in_dict_literal(x):
+    ops = {
+        "square": lambda t: t * t,
+        "same": lambda t: t,
+    }
+    return ops["square"](x)
+
+
+def star_of_argument(v):
+    return sum_all(*v)
+
+
+def star_args_foreign_global(x):
+    return helpers.offset_total(x, x * x)
 
 
 async def uses_async(x):

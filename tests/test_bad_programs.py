@@ -48,7 +48,6 @@ REFUSED = [
     (C.counts_calls, (1.5,), 0, ad.UnsupportedSyntaxError, ["global"], "global COUNTER"),
     (C.uses_match, (1.5, "sq"), 0, ad.UnsupportedSyntaxError, ["match", "if/elif"],
      "match mode"),
-    (C.uses_lambda, (1.5,), 0, ad.UnsupportedSyntaxError, ["lambda", "def"], "lambda v"),
     (C.uses_builtin_round_like, (np.ones(2),), 0, ad.UnsupportedSyntaxError, ["lambda"],
      "np.vectorize"),
     (C.uses_yield_from, (1.5,), 0, ad.UnsupportedSyntaxError, ["yield from"], "yield from"),
@@ -60,8 +59,6 @@ REFUSED = [
      "s = {v"),
     (C.uses_dict_comprehension, (V3,), 0, ad.UnsupportedSyntaxError, ["dict comprehension"],
      "d = {i"),
-    (C.uses_nested_def, (1.5,), 0, ad.UnsupportedSyntaxError, ["nested def", "module level"],
-     "def sq"),
     (C.uses_decorated_inner, (1.5,), 0, ad.UnsupportedSyntaxError, ["import"],
      "import functools"),
     (C.writes_argument_element, (np.ones(3),), 0, ad.UnsupportedSyntaxError, ["x[0]"],
@@ -188,6 +185,13 @@ def test_recursion_fixed_depth():
 def test_recursion_data_dependent_depth():
     # 3.0 -> 1.5 -> 0.75: f = 0.25 x + 2 there
     assert ad.grad(C.recursive_data_dependent)(3.0) == pytest.approx(0.25)
+
+
+@pytest.mark.parametrize("func", [C.uses_lambda, C.uses_nested_def],
+                         ids=lambda f: f.__name__)
+def test_nested_def_and_local_lambda_are_inlined(func):
+    """Were refused; now inlined at their calls (tests/test_control_flow.py has more)."""
+    ad.check_grads(func, (1.5,))
 
 
 def test_lambda_bound_at_module_level():

@@ -12,6 +12,10 @@ never equals another one, so the answer is "maybe different" and ``unbroadcast``
 ...     shapes.assign(s.targets[0].id, s.value, elementwise=True)
 >>> shapes.same("d", "a"), shapes.same("d", "x")
 (True, False)
+>>> for s in ast.parse("p = x[1:]\\nq = x[:-1]\\nr = x[:-2]").body:
+...     shapes.assign(s.targets[0].id, s.value, elementwise=True)
+>>> shapes.same("p", "q"), shapes.same("p", "r")
+(True, False)
 """
 
 from __future__ import annotations
@@ -26,13 +30,50 @@ SCALAR = ("scalar",)
 _counter = itertools.count()
 
 
+def _constant_int(node: ast.expr | None) -> int | None:
+    if isinstance(node, ast.Constant) and type(node.value) is int:
+        return node.value
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and isinstance(
+            node.operand, ast.Constant) and type(node.operand.value) is int:
+        return -node.operand.value
+    return None
+
+
+def _slice_key(part: ast.Slice) -> str | None:
+    """Slices whose length is the same function of the axis length ``n``.
+
+    ``x[a:-b]`` (``a >= 0``, ``b >= 0``, either bound left out) has ``max(0, n - a - b)``
+    elements, so ``x[1:]`` and ``x[:-1]`` have equal shapes; ``x[:k]`` and ``x[-k:]``
+    have ``min(n, k)``.
+    """
+    if part.step is not None:
+        return None
+    lower = 0 if part.lower is None else _constant_int(part.lower)
+    upper = 0 if part.upper is None else _constant_int(part.upper)
+    if lower is None or upper is None:
+        return None
+    if lower >= 0 and upper <= 0:
+        return f"drop{lower - upper}"
+    if part.lower is None and upper > 0:
+        return f"keep{upper}"
+    if part.upper is None and lower < 0:
+        return f"keep{-lower}"
+    return None
+
+
 def _index_key(index: ast.expr) -> str:
-    """Integer constants select equal-shaped parts (``x[0]`` and ``x[1]``)."""
+    """Integer constants select equal-shaped parts (``x[0]`` and ``x[1]``), and so do
+    slices that drop as many elements (``x[1:]`` and ``x[:-1]``)."""
     parts = index.elts if isinstance(index, ast.Tuple) else [index]
-    return ",".join(
-        "int" if isinstance(p, ast.Constant) and type(p.value) is int else ast.dump(p)
-        for p in parts
-    )
+    keys = []
+    for p in parts:
+        if _constant_int(p) is not None:
+            keys.append("int")
+        elif isinstance(p, ast.Slice) and _slice_key(p) is not None:
+            keys.append(_slice_key(p))
+        else:
+            keys.append(ast.dump(p))
+    return ",".join(keys)  # type: ignore[arg-type]
 
 
 class Shapes:

@@ -48,9 +48,12 @@ from __future__ import annotations
 
 import ast
 import builtins
+import collections
 import copy
 import dataclasses
+import inspect
 import math
+import textwrap
 import types
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -60,8 +63,9 @@ import numpy as np
 
 from ..errors import UnsupportedSyntaxError
 from ..naming import Namer
+from .inline import Inlinable, bind_call, local_names, rename, returns_to_assignments
 from .jumps import lower_jumps
-from .parse import UNRESOLVED, ParsedFunction
+from .parse import UNRESOLVED, ParsedFunction, parse_function
 
 __all__ = ["AnfFunction", "normalize"]
 
@@ -158,7 +162,7 @@ def _assigned_names(stmts: list[ast.stmt], updates: bool = True) -> list[str]:
     """
     names: dict[str, None] = {}
     for stmt in stmts:
-        for node in ast.walk(stmt):
+        for node in _walk_scope(stmt):
             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
                 names[node.id] = None
             elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
@@ -167,6 +171,79 @@ def _assigned_names(stmts: list[ast.stmt], updates: bool = True) -> list[str]:
                   and isinstance(node.ctx, ast.Store) and isinstance(node.value, ast.Name)):
                 names[node.value.id] = None
     return list(names)
+
+
+def _walk_scope(node: ast.AST) -> Iterator[ast.AST]:
+    """``ast.walk`` that does not enter nested functions (their names are their own)."""
+    todo = collections.deque([node])
+    while todo:
+        current = todo.popleft()
+        yield current
+        if current is not node and isinstance(current, ast.FunctionDef | ast.Lambda):
+            continue
+        todo.extend(ast.iter_child_nodes(current))
+
+
+def _indexes_by(stmts: list[ast.stmt], seq: str, item: str) -> bool:
+    """Whether ``stmts`` read ``seq[item]``."""
+    return any(isinstance(n, ast.Subscript) and isinstance(n.value, ast.Name)
+               and n.value.id == seq and isinstance(n.slice, ast.Name) and n.slice.id == item
+               for stmt in stmts for n in ast.walk(stmt))
+
+
+def _is_function_token(name: str | None) -> bool:
+    """Whether an environment entry stands for a nested function, not a variable."""
+    return name is not None and name.startswith("<")
+
+
+CONDITIONAL_FUNCTION = "<conditional function>"
+_VARARGS = inspect.CO_VARARGS
+
+
+def _user_class(value: Any) -> bool:
+    """A class defined in Python by the user (its instances' methods can be inlined)."""
+    module = getattr(value, "__module__", "") or ""
+    return isinstance(value, type) and module != "builtins" and not module.startswith(
+        ("numpy", "adcompiler"))
+
+
+def _calls_on_self(method: types.FunctionType) -> bool:
+    """Whether a method's code calls a method of its own ``self`` (a ``LOAD_ATTR`` or
+    ``LOAD_METHOD`` on the first parameter, read from the source)."""
+    code = method.__code__
+    if not code.co_argcount:
+        return False
+    first = code.co_varnames[0]
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(method)))
+    except (OSError, TypeError, SyntaxError):
+        return False
+    return any(isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
+               and isinstance(n.func.value, ast.Name) and n.func.value.id == first
+               for n in ast.walk(tree))
+
+
+def _object_classes(parsed: ParsedFunction, fdef: ast.FunctionDef | None = None
+                   ) -> dict[str, type]:
+    """Local variables that only ever hold instances made by ``SomeClass(...)`` here."""
+    stores: dict[str, int] = {}
+    made: dict[str, list[Any]] = {}
+    for node in _walk_scope(fdef or parsed.node):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            stores[node.id] = stores.get(node.id, 0) + 1
+        if (isinstance(node, ast.Assign) and len(node.targets) == 1
+                and isinstance(node.targets[0], ast.Name) and isinstance(node.value, ast.Call)
+                and isinstance(node.value.func, ast.Name | ast.Attribute)):
+            root = node.value.func
+            while isinstance(root, ast.Attribute):
+                root = root.value
+            made.setdefault(node.targets[0].id, []).append(
+                (root, parsed.resolve_expr(node.value.func)))
+    made = {var: [UNRESOLVED if isinstance(root, ast.Name) and root.id in stores else kind
+                  for root, kind in kinds] for var, kinds in made.items()}
+    return {var: kinds[0] for var, kinds in made.items()
+            if len(kinds) == stores.get(var) and all(k is kinds[0] for k in kinds)
+            and _user_class(kinds[0])}
 
 
 _NOT_CONSTANT = object()
@@ -222,6 +299,14 @@ class _Normalizer:
         self.def_counts: dict[str, int] = {}
         self.current: ast.stmt = parsed.node
         self.first_use: set[str] = set(self.params)
+        # nested defs and lambdas: their names are locals whose environment entry is a
+        # token for the function (see frontend/inline.py)
+        self.locals |= {n.name for n in _walk_scope(parsed.node)
+                        if isinstance(n, ast.FunctionDef) and n is not parsed.node}
+        self.functions: dict[str, Inlinable] = {}
+        self.inlining: list[Inlinable] = []
+        self.displays: dict[str, int] = {}  # name -> length of the tuple/list it holds
+        self.classes: dict[str, type] = _object_classes(parsed)
 
     # -- emitting ---------------------------------------------------------------------
     def error(self, what: str, node: ast.AST | None = None) -> UnsupportedSyntaxError:
@@ -246,6 +331,10 @@ class _Normalizer:
             # the adjoint may need the old value: keep it alive under its own name
             value = self.temp(value, self.hint(value))
         self.note_def(name)
+        self.displays.pop(name, None)
+        if (isinstance(value, ast.Tuple | ast.List) and not self.loop_depth
+                and not any(isinstance(e, ast.Starred) for e in value.elts)):
+            self.displays[name] = len(value.elts)
         self.emit(ast.Assign(targets=[ast.Name(id=name, ctx=ast.Store())], value=value))
 
     def temp(self, value: ast.expr, hint: str = "t") -> ast.Name:
@@ -280,6 +369,11 @@ class _Normalizer:
                     f"{self.parsed.name!r}",
                     self.parsed.location(node),
                 )
+            if _is_function_token(self.env[var]):
+                raise self.error(
+                    f"the nested function {var!r} used as a value (nested defs and "
+                    "lambdas are inlined where they are called, so they can only be "
+                    "called; to pass a function around, define it at module level)", node)
             return ast.Name(id=self.env[var], ctx=ast.Load())
         return ast.Name(id=var, ctx=ast.Load())
 
@@ -397,6 +491,9 @@ class _Normalizer:
         return ast.Name(id=result, ctx=ast.Load())
 
     def expr_Call(self, node: ast.Call) -> ast.expr:
+        inlined = self.inline_call(node)
+        if inlined is not None:
+            return inlined
         func = node.func
         if isinstance(func, ast.Name) and func.id in self.locals:
             func = self.load(func.id, func)
@@ -404,15 +501,214 @@ class _Normalizer:
             func = ast.Attribute(value=self.atom(func.value), attr=func.attr, ctx=ast.Load())
         elif not isinstance(func, ast.Name | ast.Attribute):
             func = self.atom(func, "fn")
-        args: list[ast.expr] = []
-        for arg in node.args:
-            if isinstance(arg, ast.Starred):
-                args.append(ast.Starred(value=self.atom(arg.value), ctx=ast.Load()))
-            else:
-                args.append(self.argument(arg))
+        args = self.positional(node.args, strict=False)
         keywords = [ast.keyword(arg=k.arg, value=self.argument(k.value))
                     for k in node.keywords]
         return ast.Call(func=func, args=args, keywords=keywords)
+
+    def positional(self, nodes: list[ast.expr], strict: bool) -> list[ast.expr]:
+        """A call's positional atoms; ``*parts`` of a tuple or list display of known length
+        becomes its items (``parts[0], parts[1]``). With ``strict``, any other ``*arg``
+        is refused, else it stays starred."""
+        args: list[ast.expr] = []
+        for arg in nodes:
+            if not isinstance(arg, ast.Starred):
+                args.append(self.argument(arg))
+                continue
+            if isinstance(arg.value, ast.Tuple | ast.List) and not any(
+                    isinstance(e, ast.Starred) for e in arg.value.elts):
+                args += [self.argument(e) for e in arg.value.elts]
+                continue
+            seq = self.atom(arg.value)
+            count = self.displays.get(seq.id) if isinstance(seq, ast.Name) else None
+            if count is not None:
+                args += [self.temp(ast.Subscript(value=seq, slice=ast.Constant(i),
+                                                 ctx=ast.Load()), f"{seq.id}{i}")
+                         for i in range(count)]
+            elif strict:
+                raise self.error(f"the argument {ast.unparse(arg)!r}: only a tuple or list "
+                                 "display of known length can be unpacked into a call "
+                                 "that is inlined", arg)
+            else:
+                args.append(ast.Starred(value=seq, ctx=ast.Load()))
+        return args
+
+    # -- inlined calls (frontend/inline.py) ---------------------------------------------
+    def inline_call(self, node: ast.Call) -> ast.expr | None:
+        """The result of ``node`` inlined, or None if it is an ordinary call."""
+        func = node.func
+        if isinstance(func, ast.Name) and func.id in self.locals:
+            token = self.env.get(func.id)
+            if token == CONDITIONAL_FUNCTION:
+                raise self.error(f"a call to the nested function {func.id!r}, which the "
+                                 "branches of an if define differently (define it once, "
+                                 "before the if)", node)
+            if not _is_function_token(token):
+                return None
+            return self.inline(self.functions[token], node)  # type: ignore[index]
+        if isinstance(func, ast.Attribute) and not self.is_static(func):
+            return self.inline_method(node, func)
+        if not isinstance(func, ast.Name | ast.Attribute):
+            return None
+        callee = self.parsed.resolve_expr(func)
+        if isinstance(callee, types.FunctionType) and (
+                callee.__code__.co_flags & _VARARGS or callee.__name__ == "<lambda>"):
+            if self.has_rule(callee):
+                return None
+            return self.inline(self.foreign(callee, node), node)
+        return None
+
+    @staticmethod
+    def has_rule(callee: Any) -> bool:
+        """A user rule or a checkpoint wrapper: the transform calls it as it is."""
+        from ..rules import registry
+
+        return registry.rule_for(callee) is not None or hasattr(callee, "__ad_checkpoint__")
+
+    def inline_method(self, node: ast.Call, func: ast.Attribute) -> ast.expr | None:
+        """``obj.method(...)`` with ``obj``'s class known here: the method body, inlined
+        with ``self`` bound to ``obj``. A module-level object's methods are transformed as
+        callees unless they call methods on ``self`` (which only inlining resolves)."""
+        receiver = func.value
+        if not isinstance(receiver, ast.Name):
+            return None
+        local = receiver.id in self.locals
+        if local:
+            cls = self.classes.get(receiver.id)
+        else:
+            obj = self.parsed.resolve(receiver.id)
+            cls = type(obj) if obj is not UNRESOLVED and _user_class(type(obj)) else None
+            if cls is not None and func.attr in getattr(obj, "__dict__", {}):
+                return None  # an attribute of the instance, not a method
+        if cls is None:
+            return None
+        method = inspect.getattr_static(cls, func.attr, None)
+        if not isinstance(method, types.FunctionType) or self.has_rule(method):
+            return None
+        if not local and not (method.__code__.co_flags & _VARARGS or _calls_on_self(method)):
+            return None
+        target = self.foreign(method, node)
+        return self.inline(target, node, receiver=(self.load(receiver.id, receiver), cls))
+
+    def foreign(self, func: types.FunctionType, call: ast.Call) -> Inlinable:
+        """A module-level function or method, made ready for inlining here, or a clear
+        refusal when its body would not mean the same thing in this function."""
+        what = f"the call to {func.__qualname__!r}"
+        parsed = parse_function(func)
+        from .validate import validate
+
+        validate(parsed)
+        args = parsed.node.args
+        if args.kwarg is not None:
+            raise self.error(f"{what}, which takes **{args.kwarg.arg} (pass the keyword "
+                             "arguments as named parameters)", call)
+        if func.__closure__:
+            raise self.error(f"{what}: it is a lambda, takes *args or is a method calling "
+                             "methods of self, so it is inlined here, but it reads "
+                             "variables of the function that made it; define it with def "
+                             "at module level", call)
+        own = local_names(parsed.node)
+        for name in sorted({n.id for n in ast.walk(parsed.node) if isinstance(n, ast.Name)}
+                           - own):
+            here = UNRESOLVED if name in self.locals else self.parsed.resolve(name)
+            # another module's data (a float, an array) may be rebound there later, and
+            # the inlined code would go on reading this module's binding
+            data = func.__globals__ is not self.parsed.globals and not isinstance(
+                here, types.ModuleType | types.FunctionType | types.BuiltinFunctionType
+                | type | np.ufunc)
+            if here is not parsed.resolve(name) or name in self.locals or data:
+                raise self.error(
+                    f"{what}: it is a lambda, takes *args or is a method calling methods "
+                    f"of self, so it is inlined here, but the name {name!r} it reads means "
+                    "something else "
+                    f"in {self.parsed.name!r} (import it under the same name, or give "
+                    "the function fixed parameters)", call)
+        for name in {n.id for n in ast.walk(parsed.node) if isinstance(n, ast.Name)} | own:
+            self.namer.reserve(name)
+        defaults: dict[str, ast.expr] = {}
+        named = [a.arg for a in args.posonlyargs + args.args]
+        values = dict(zip(named[len(named) - len(func.__defaults__ or ()):],
+                          func.__defaults__ or (), strict=True))
+        values.update(func.__kwdefaults__ or {})
+        for name, value in values.items():
+            if value is not None and type(value) not in (int, float, bool, str):
+                raise self.error(f"{what}: the default of its parameter {name!r} is not a "
+                                 "number, string or None; pass it explicitly", call)
+            defaults[name] = ast.Constant(value)
+        return Inlinable(node=parsed.node, label=func.__name__, defaults=defaults,
+                         foreign=func)
+
+    def inline(self, target: Inlinable, call: ast.Call,
+               receiver: tuple[ast.expr, type] | None = None) -> ast.expr:
+        """Bind the arguments, normalize the renamed body in place, return its result."""
+        if any(active.node is target.node for active in self.inlining):
+            raise self.error(f"a recursive call to {target.label!r}, which is inlined "
+                             "(a nested def, a lambda, a function taking *args or a "
+                             "method called on self): recursion cannot be inlined; define "
+                             "it at module level with fixed parameters", call)
+        statement = self.current
+        positional = self.positional(call.args, strict=True)
+        if receiver is not None:
+            positional.insert(0, receiver[0])
+        keywords: dict[str, ast.expr] = {}
+        for keyword in call.keywords:
+            if keyword.arg is None:
+                raise self.error(f"**{ast.unparse(keyword.value)} in the call to "
+                                 f"{target.label!r}, which is inlined", call)
+            keywords[keyword.arg] = self.argument(keyword.value)
+        try:
+            binding = bind_call(target.node.args, positional, keywords, target.defaults,
+                                lambda items: ast.Tuple(elts=items, ctx=ast.Load()))
+        except TypeError as exc:
+            raise self.error(f"the call {ast.unparse(call)!r}: {target.label}() {exc}",
+                             call) from None
+        body = returns_to_assignments(target.node, "<result>")
+        holder = ast.FunctionDef(name=target.node.name, args=target.node.args, body=body,
+                                 decorator_list=[], returns=None, type_comment=None)
+        renames = {name: self.namer.fresh(name) for name in sorted(local_names(holder))}
+        renames["<result>"] = self.namer.fresh(f"{target.label}_result")
+        self.locals |= set(renames.values())
+        body = rename(body, renames)
+        holder.body = body
+        self.classes.update(_object_classes(self.parsed, holder))
+        if target.foreign is not None:  # its lines are in another file: use the call's
+            for stmt in body:
+                for node in ast.walk(stmt):
+                    if hasattr(node, "lineno"):
+                        ast.copy_location(node, statement)
+        assigned = set(_assigned_names(body))
+        for position, (param, value) in enumerate(binding):
+            if isinstance(value, ast.Name) and renames[param] not in assigned:
+                # a parameter the body never writes is another name for the argument
+                self.env[renames[param]] = value.id
+                self.defined.add(renames[param])
+            else:
+                self.bind(renames[param], value, fresh=False)
+            if receiver is not None and position == 0:
+                self.classes[renames[param]] = receiver[1]
+        self.inlining.append(target)
+        try:
+            self.statements(body)
+        finally:
+            self.inlining.pop()
+            self.current = statement
+        return self.load(renames["<result>"], call)
+
+    def define_function(self, var: str, fdef: ast.FunctionDef) -> None:
+        """``def var(...)`` or ``var = lambda ...``: its defaults are evaluated now."""
+        if fdef.args.kwarg is not None:
+            raise self.error(f"the nested function {var!r} takes **{fdef.args.kwarg.arg} "
+                             "(give it named parameters)", fdef)
+        args = fdef.args
+        named = [a.arg for a in args.posonlyargs + args.args]
+        defaults = {name: self.argument(value) for name, value in zip(
+            named[len(named) - len(args.defaults):], args.defaults, strict=True)}
+        defaults.update({a.arg: self.argument(value) for a, value in zip(
+            args.kwonlyargs, args.kw_defaults, strict=True) if value is not None})
+        token = f"<function {len(self.functions)}>"
+        self.functions[token] = Inlinable(node=fdef, label=var, defaults=defaults)
+        self.env[var] = token
+        self.defined.add(var)
 
     def argument(self, node: ast.expr) -> ast.expr:
         """A call argument: literal tuples such as ``axis=(0, 1)`` stay inline, so rules
@@ -472,8 +768,9 @@ class _Normalizer:
         return ast.JoinedStr(values=values)
 
     def expr_Lambda(self, node: ast.Lambda) -> ast.expr:
-        raise self.error("a lambda inside a differentiated function (define it with def "
-                         "at module level)", node)
+        raise self.error("a lambda that is not assigned to a name (only `name = lambda "
+                         "...` is supported, and its calls are inlined; or define the "
+                         "function with def at module level)", node)
 
     def expr_ListComp(self, node: ast.ListComp | ast.GeneratorExp) -> ast.expr:
         """``[e for x in s if c]`` is the loop ``acc = []; for x in s: if c: acc.append(e)``.
@@ -578,6 +875,13 @@ class _Normalizer:
             values = [self.atom(v) for v in stmt.value.elts]
             for elt, value in zip(target.elts, values, strict=True):
                 self.assign_to(elt, value, fresh=False)
+            return
+        if isinstance(target, ast.Name) and isinstance(stmt.value, ast.Lambda):
+            lam = stmt.value
+            body = ast.copy_location(ast.Return(value=lam.body), lam.body)
+            fdef = ast.FunctionDef(name=target.id, args=lam.args, body=[body],
+                                   decorator_list=[], returns=None, type_comment=None)
+            self.define_function(target.id, ast.copy_location(fdef, stmt))
             return
         if isinstance(target, ast.Name):
             value = self.expr(stmt.value)
@@ -702,8 +1006,10 @@ class _Normalizer:
         return Rename().visit(stmt)
 
     def stmt_FunctionDef(self, stmt: ast.FunctionDef) -> None:
-        raise self.error("a nested def inside a differentiated function (define the helper "
-                         "at module level)", stmt)
+        if stmt.decorator_list:
+            raise self.error(f"the decorated nested def {stmt.name!r} (decorators may "
+                             "replace the function; define it at module level)", stmt)
+        self.define_function(stmt.name, stmt)
 
     # -- control flow -------------------------------------------------------------------
     def stmt_If(self, stmt: ast.If) -> None:
@@ -727,6 +1033,9 @@ class _Normalizer:
                 names = [env.get(var) for _, env, _ in live]
                 if any(n is None for n in names):
                     continue  # defined on one path only: reading it later is an error
+                if any(_is_function_token(n) for n in names):
+                    merged[var] = names[0] if len(set(names)) == 1 else CONDITIONAL_FUNCTION
+                    continue
                 join = self.new_join(var, [n for n in names if n != before.get(var)])
                 for block, env, _ in live:
                     if env[var] != join:
@@ -752,6 +1061,9 @@ class _Normalizer:
     def enter_loop(self, body: list[ast.stmt], extra: list[str]) -> dict[str, str]:
         """Give every variable the loop assigns one name for the whole loop."""
         assigned = [v for v in _assigned_names(body) + extra if v in self.locals]
+        for var in assigned:
+            if _is_function_token(self.env.get(var)):
+                del self.env[var]  # a lambda rebound in the loop: no loop-carried copy
         if not self.loop_depth:
             for var in assigned:
                 if var in self.env and var in extra:
@@ -860,7 +1172,8 @@ class _Normalizer:
             return "i", bind_zip, self.range_of_len(seqs)
         if (isinstance(it, ast.Call) and isinstance(it.func, ast.Attribute) and not it.args
                 and it.func.attr in ("items", "keys", "values")):
-            return self.dict_iteration(it, target)
+            assert isinstance(it.func, ast.Attribute)
+            return self.dict_iteration(it.func.value, it.func.attr, target)
         if isinstance(it, ast.Call) and callee is UNRESOLVED and not isinstance(
             it.func, ast.Attribute
         ):
@@ -869,6 +1182,11 @@ class _Normalizer:
         if isinstance(it, ast.Call) and callee not in (UNRESOLVED, list, tuple, reversed):
             raise self.error(f"a for loop over {ast.unparse(it)!r}: loops must run over "
                              "range(), a sequence, enumerate() or zip()", it)
+        if (isinstance(it, ast.Name) and isinstance(target, ast.Name)
+                and _indexes_by(stmt.body, it.id, target.id)):
+            # ``for k in d: ... d[k]`` is the idiom of a dict: iterate over its keys
+            # (for a list or tuple indexed by its own items the keys are the items)
+            return self.dict_iteration(it, "keys", target)
         seq = self.atom(it)
 
         def bind_item(i: ast.Name) -> list:
@@ -876,11 +1194,10 @@ class _Normalizer:
 
         return "i", bind_item, self.range_of_len([seq])
 
-    def dict_iteration(self, it: ast.Call, target: ast.expr) -> tuple[str, Any, ast.expr]:
+    def dict_iteration(self, it: ast.expr, kind: str, target: ast.expr
+                       ) -> tuple[str, Any, ast.expr]:
         """``for k, v in d.items()`` as ``for i in range(len(keys))`` with ``v = d[k]``."""
-        assert isinstance(it.func, ast.Attribute)
-        kind = it.func.attr
-        mapping = self.atom(it.func.value)
+        mapping = self.atom(it)
         keys = self.temp(ast.Call(func=ast.Name(id="list", ctx=ast.Load()), args=[mapping],
                                   keywords=[]), "keys")
         if kind == "items" and not (isinstance(target, ast.Tuple) and len(target.elts) == 2):

@@ -123,13 +123,41 @@ def _read_source(func: types.FunctionType) -> tuple[str, str, int]:
     return "".join(lines), filename, firstlineno
 
 
-def _lambda_to_def(module: ast.Module, func: types.FunctionType) -> ast.FunctionDef:
+def _lambda_source(text: str, filename: str, firstlineno: int, func: types.FunctionType
+                   ) -> ast.AST:
+    """The syntax tree around a lambda, with the file's line numbers.
+
+    ``inspect`` gives the lambda's lines only, which need not parse on their own (an
+    entry of a multi-line dict literal, an argument of a multi-line call), so the whole
+    file is parsed when it can be; the lines alone, or as an expression, are the
+    fallbacks (source typed at a prompt has no file).
+    """
+    lines = linecache.getlines(filename, func.__globals__)
+    if lines:
+        try:
+            return ast.parse("".join(lines))
+        except SyntaxError:
+            pass
+    text = textwrap.dedent(text)
+    for attempt in (text, "(\n" + text.strip().rstrip(",;") + "\n)"):
+        try:
+            module = ast.parse(attempt)
+        except SyntaxError:
+            continue
+        shift = firstlineno - 1 - (attempt is not text)
+        ast.increment_lineno(module, shift)
+        return module
+    raise ADError(f"cannot parse the source line of the lambda {func.__qualname__!r}; "
+                  "write it as a def", SourceLocation(filename, firstlineno))
+
+
+def _lambda_to_def(module: ast.AST, func: types.FunctionType) -> ast.FunctionDef:
     code = func.__code__
     params = list(code.co_varnames[: code.co_argcount])
     candidates = [
         node
         for node in ast.walk(module)
-        if isinstance(node, ast.Lambda)
+        if isinstance(node, ast.Lambda) and node.lineno == code.co_firstlineno
         and [a.arg for a in node.args.posonlyargs + node.args.args] == params
     ]
     if len(candidates) != 1:
@@ -154,17 +182,11 @@ def parse_function(func: Callable[..., Any]) -> ParsedFunction:
     if not isinstance(func, types.FunctionType):
         raise ADError(f"{func!r} is not a Python function; adcompiler needs its source")
     text, filename, firstlineno = _read_source(func)
-    text = textwrap.dedent(text)
-    try:
-        module = ast.parse(text)
-    except SyntaxError:
-        # a lambda in the middle of an expression: parse the line as an expression
-        module = ast.parse("(\n" + text.strip().rstrip(",;") + "\n)")
-        ast.increment_lineno(module, -1)
-    ast.increment_lineno(module, firstlineno - 1)
     if func.__name__ == "<lambda>":
-        node = _lambda_to_def(module, func)
+        node = _lambda_to_def(_lambda_source(text, filename, firstlineno, func), func)
     else:
+        module = ast.parse(textwrap.dedent(text))
+        ast.increment_lineno(module, firstlineno - 1)
         defs = [n for n in module.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
         if not defs:
             raise ADError(
