@@ -8,6 +8,7 @@ variable instead, under a name that cannot shadow anything the user's code reads
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ..frontend.parse import UNRESOLVED, ParsedFunction
@@ -30,7 +31,10 @@ class Scope:
         key = (id(obj), preferred)
         if key in self._by_id:
             return self._by_id[key]
-        name = preferred
+        # ``<lambda>_forward`` from a lambda's ``__name__``: keep only identifier characters
+        name = re.sub(r"\W", "", preferred) or "helper"
+        if name[0].isdigit():
+            name = "_" + name
         user_value = self.parsed.resolve(name)
         clash = (
             (name in self.helpers and self.helpers[name] is not obj)
