@@ -320,20 +320,25 @@ def build(
     params = list(anf.params)
     if kind in ("grad", "value_and_grad"):
         body = program.primal + adjoint + zero_stmts
-        shown = optimize(_def(f"{base}_grad", params, [
-            *copy.deepcopy(body), ast.Return(value=_tuple(grads))]), keep=set())
+
+        def gradient_def() -> ast.FunctionDef:
+            """The function users read: it returns only the gradient."""
+            return optimize(_def(f"{base}_grad", params, [
+                *copy.deepcopy(body), ast.Return(value=_tuple(grads))]), keep=set())
+
         returned = ast.Tuple(elts=[value_atom, _tuple(grads)], ctx=ast.Load())
         run_body = [*copy.deepcopy(body), ast.Return(value=returned)]
         run = optimize(_def(f"{base}_value_and_grad", params, run_body), keep=set())
-        source = _with_callees(to_source(shown if kind == "grad" else run), callee_sources)
+        source = _with_callees(to_source(gradient_def() if kind == "grad" else run),
+                               callee_sources)
         compiled_src = to_source(run)
         functions = compile_functions(compiled_src, [run.name], program.scope.helpers, func,
                                       f"{kind} of {base}")
         helpers = program.scope.helpers
 
         def gradient_only() -> types.FunctionType:
-            text = to_source(shown)
-            return compile_functions(text, [shown.name], helpers, func,
+            shown = gradient_def()  # built when a derivative of the gradient asks for it
+            return compile_functions(to_source(shown), [shown.name], helpers, func,
                                      f"grad of {base}")[shown.name]
 
         return Generated(source, functions, run.name, None, _guards(parsed, program),
