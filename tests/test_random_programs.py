@@ -7,12 +7,16 @@ The programs come from tests/random_programs.py. Each one is written to a real .
   including dict and list arguments;
 * the gradient has the argument's shape and structure;
 * the generated source compiles and round-trips through astor;
-* ``ad.jvp`` (when the package has it) agrees with directional finite differences.
+* ``ad.jvp`` (when the package has it) agrees with directional finite differences;
+* when every differentiated argument is a float or an array (not a dict or list), the
+  Hessian-vector product ``ad.hvp(f, wrt)`` (forward mode over the generated gradient)
+  agrees with central differences of the generated gradient along a random direction.
 
 Kinks (np.maximum, abs, branch conditions) are not excluded by construction; an input is
 discarded when central differences at two step sizes disagree with each other, which is
 what a kink within the step looks like. A disagreement between the generated gradient and
-*both* consistent difference quotients is a failure.
+*both* consistent difference quotients is a failure. Second derivatives are checked the
+same way, with differences of the gradient.
 
 Profiles: ``ci`` (default, a few hundred programs, fixed seed) and ``slow`` (10,000+),
 selected by ``ADCOMPILER_HYPOTHESIS_PROFILE=slow`` or ``pytest --slow``.
@@ -214,6 +218,53 @@ def check_program(program: Program, tmp: Path) -> None:
             assert close(out_tangent, want, scale), (
                 f"jvp: generated {out_tangent!r}, finite differences {want!r}")
 
+    if not any(isinstance(args[i], dict | list) for i in wrt):
+        check_second_order(f, g, args, wrt, params, program.seed)
+
+
+SECOND_ORDER = {"checked": 0}  # programs whose Hessian-vector product was checked
+
+
+def gradient_differences(g, args, wrt, vectors, eps):
+    """Central differences of the generated gradient ``g`` along ``vectors``."""
+    sizes = [float(np.max(np.abs(args[i]))) for i in wrt if np.size(args[i])]
+    step = eps * max([1.0, *sizes])
+    shifted = []
+    for sign in (1.0, -1.0):
+        trial = list(args)
+        for i, v in zip(wrt, vectors, strict=True):
+            moved = np.asarray(args[i], dtype=np.float64) + sign * step * v
+            trial[i] = float(moved) if isinstance(args[i], float) else moved
+        shifted.append(g(*trial))
+    return [(np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)) / (2 * step)
+            for a, b in zip(*shifted, strict=True)]
+
+
+def check_second_order(f, g, args, wrt, params, seed) -> None:
+    """``ad.hvp`` against central differences of the generated gradient at two steps."""
+    rng = np.random.default_rng(seed + 2)
+    vectors = [float(rng.standard_normal()) if isinstance(args[i], float)
+               else rng.standard_normal(np.shape(args[i])) for i in wrt]
+    with np.errstate(all="ignore"):
+        small = gradient_differences(g, args, wrt, vectors, 1e-5)
+        big = gradient_differences(g, args, wrt, vectors, 1e-4)
+    scale = max([1.0] + [float(np.max(np.abs(d))) for d in small if np.size(d)])
+    assume(np.isfinite(scale) and scale < 1e5)
+    for a, b in zip(small, big, strict=True):
+        if not np.allclose(a, b, rtol=1e-3, atol=1e-5 * scale):
+            assume(False)  # a kink or branch boundary of the gradient within the step
+    products = ad.hvp(f, wrt)(*args, tuple(vectors))
+    assert isinstance(products, tuple) and len(products) == len(wrt)
+    for i, product, numeric in zip(wrt, products, small, strict=True):
+        assert np.shape(product) == np.shape(args[i]), (
+            f"H v for {params[i]} has shape {np.shape(product)}, argument has "
+            f"{np.shape(args[i])}")
+        assert np.all(np.isfinite(product)), f"non-finite H v for {params[i]}"
+        assert np.allclose(product, numeric, rtol=1e-4, atol=1e-6 * scale), (
+            f"H v for {params[i]}: generated {product!r}, differences of the gradient "
+            f"{numeric!r}")
+    SECOND_ORDER["checked"] += 1
+
 
 @pytest.fixture(scope="module")
 def module_dir(tmp_path_factory):
@@ -244,7 +295,9 @@ def test_random_programs_slow(module_dir, request):
     """The slow profile: 10,000+ programs (pytest --slow or ADCOMPILER_HYPOTHESIS_PROFILE=slow)."""
     if not _slow_requested(request.config):
         pytest.skip("slow profile: run with --slow or ADCOMPILER_HYPOTHESIS_PROFILE=slow")
+    before = SECOND_ORDER["checked"]
     _random_slow(module_dir)
+    print(f"\nsecond derivatives checked on {SECOND_ORDER['checked'] - before} programs")
 
 
 def test_forward_mode_status():

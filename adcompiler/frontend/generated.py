@@ -18,6 +18,17 @@ ordinary Python, with these exceptions the later stages must see in their genera
   is ``dx = dx + g``.
 * ``del t5`` frees a temporary early; it is dropped, as it changes no value.
 
+* A value computed in one branch of the primal sweep is read again only under the same
+  condition in the adjoint sweep (``if cond: t1 = ...`` ... ``if cond: ... t1``). User
+  code that did this would be refused (``t1`` may be unassigned); generated code is
+  right by construction, so such names are bound to None at the top of the function,
+  which makes every read a read of a defined name and changes no value. Names a loop
+  assigns that are used outside it get the same treatment (a loop may run zero times).
+
+* ``dc = unbroadcast(g, c)`` then ``dc[::-1] += t``: generated code owns ``dc``, but the
+  transform cannot tell (a helper may return its argument), so a copy is made before
+  the first write into an array the block did not allocate.
+
 Nothing else is special: stacks are lists (``append`` and ``pop`` have rules in both
 modes' transformers), loops and branches are those of any user function.
 """
@@ -96,11 +107,112 @@ class _Rewrite(ast.NodeTransformer):
                                           keywords=node.keywords), node)
 
 
+def _stores(nodes: list[ast.stmt]) -> set[str]:
+    return {n.id for stmt in nodes for n in ast.walk(stmt)
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+
+
+def _one_path_names(fdef: ast.FunctionDef) -> list[str]:
+    """Names an ``if`` assigns on one path only and the function reads outside it, and
+    names a loop assigns and the function uses outside it."""
+    params = {a.arg for a in (*fdef.args.posonlyargs, *fdef.args.args,
+                              *fdef.args.kwonlyargs)}
+    found: dict[str, None] = {}
+    for node in ast.walk(fdef):
+        if isinstance(node, ast.If):
+            one_path = _stores(node.body) ^ _stores(node.orelse)
+            kinds: tuple[type, ...] = (ast.Load,)
+        elif isinstance(node, ast.For | ast.While):
+            # a loop that may run zero times: its names are unbound after it, and the
+            # next loop that assigns them copies them in
+            one_path = _stores(node.body)
+            if isinstance(node, ast.For):
+                one_path -= _stores([ast.Assign(targets=[node.target], value=node.iter)])
+            kinds = (ast.Load, ast.Store)
+        else:
+            continue
+        if not one_path - params:
+            continue
+        inside = {id(n) for n in ast.walk(node)}
+        used_outside = {n.id for n in ast.walk(fdef) if isinstance(n, ast.Name)
+                        and isinstance(n.ctx, kinds) and id(n) not in inside}
+        for name in sorted(one_path & used_outside - params):
+            found.setdefault(name)
+    return list(found)
+
+
+def _bind_one_path_names(fdef: ast.FunctionDef) -> None:
+    first = 1 if fdef.body and isinstance(fdef.body[0], ast.Expr) and isinstance(
+        fdef.body[0].value, ast.Constant) else 0
+    inits = [ast.Assign(targets=[ast.Name(id=name, ctx=ast.Store())],
+                        value=ast.Constant(None), lineno=fdef.lineno, col_offset=0)
+             for name in _one_path_names(fdef)]
+    fdef.body[first:first] = inits
+
+
+_ALLOCATING = {"zeros", "zeros_like", "ones", "ones_like", "full", "full_like", "empty",
+               "empty_like", "copy", "array", "eye", "arange", "concatenate", "stack",
+               "where"}
+
+
+def _allocates(value: ast.expr) -> bool:
+    """Whether ``value`` certainly makes an array no other name holds."""
+    if isinstance(value, ast.BinOp | ast.UnaryOp | ast.Compare | ast.Constant | ast.List):
+        return True
+    if isinstance(value, ast.Call):
+        func = value.func
+        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+        return name in _ALLOCATING
+    return False
+
+
+def _written_base(stmt: ast.stmt) -> str | None:
+    """``x`` of ``x[i] = v`` or ``x[i] += v``."""
+    target = stmt.targets[0] if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 \
+        else getattr(stmt, "target", None) if isinstance(stmt, ast.AugAssign) else None
+    if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name):
+        return target.value.id
+    return None
+
+
+def _copy_before_writes(block: list[ast.stmt]) -> None:
+    """``dc = unbroadcast(g, c); dc[::-1] += t``: the generated code owns ``dc``, but the
+    helper may have returned its argument, which the transform cannot tell; a copy
+    before the first write makes the array provably its own (no value changes)."""
+    shared: set[str] = set()
+    k = 0
+    while k < len(block):
+        stmt = block[k]
+        base = _written_base(stmt)
+        if base is not None and base in shared:
+            copy_call = ast.Call(func=ast.Attribute(value=ast.Name(id=base, ctx=ast.Load()),
+                                                    attr="copy", ctx=ast.Load()),
+                                 args=[], keywords=[])
+            block.insert(k, ast.copy_location(ast.Assign(
+                targets=[ast.Name(id=base, ctx=ast.Store())], value=copy_call), stmt))
+            shared.discard(base)
+            k += 2
+            continue
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(
+                stmt.targets[0], ast.Name):
+            name = stmt.targets[0].id
+            if _allocates(stmt.value):
+                shared.discard(name)
+            else:
+                shared.add(name)
+        k += 1
+
+
 def prepare_generated(parsed: ParsedFunction) -> None:
     """Rewrite the generated-code idioms of ``parsed`` in place (see the module docstring)."""
-    parsed.node = ast.fix_missing_locations(_Rewrite(parsed).visit(parsed.node))
+    parsed.node = _Rewrite(parsed).visit(parsed.node)
+    if isinstance(parsed.node, ast.FunctionDef):
+        _bind_one_path_names(parsed.node)
+    parsed.node = ast.fix_missing_locations(parsed.node)
     for node in ast.walk(parsed.node):
         for field in ("body", "orelse"):
             block = getattr(node, field, None)
+            if isinstance(block, list):
+                _copy_before_writes(block)
             if field == "body" and isinstance(block, list) and not block:
                 block.append(ast.Pass())

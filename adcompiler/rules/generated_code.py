@@ -169,10 +169,11 @@ register_builtin_forward(add_items, add_items_jvp)
 register_builtin_forward(add_at, add_at_jvp)
 
 
-def _zero_tangent_key() -> Any:
-    from ..transform.forward import zero_tangent
+def _forward_helpers() -> list[Any]:
+    from ..transform.forward import require_zero_tangent, zero_tangent
 
-    return zero_tangent
+    return [zero_tangent, require_zero_tangent]
 
 
-zero_derivative([_zero_tangent_key()], notes="builds a zero tangent shaped like its argument")
+zero_derivative(_forward_helpers(), notes="builds a zero tangent shaped like its argument, "
+                "or checks that a tangent is zero")

@@ -35,6 +35,22 @@ def take_adjoint(g, a, indices, axis):
     return da
 
 
+
+# The adjoints are linear in ``g`` and read ``a`` / ``arr`` for its shape: their tangent
+# is the adjoint of the tangent of ``g``, their own adjoint the gather they undo (second
+# derivatives differentiate generated gradients, which call them).
+
+
+@reverse(take_adjoint, shape_only=("a",))
+def take_adjoint_rule(result, g, ct, a, indices, axis):
+    dct = np.take(g, indices, axis)
+
+
+@forward(take_adjoint, shape_only=("a",))
+def take_adjoint_fwd(result, ct, a, indices, axis, *, dct):
+    dresult = take_adjoint(dct, a, indices, axis)
+
+
 @reverse(np.take)
 def take(result, g, a, indices, axis=None, out=None, mode="raise"):
     da = take_adjoint(g, a, indices, axis)
@@ -59,6 +75,17 @@ def take_along_axis_adjoint(g, arr, indices, axis):
         for i, n in enumerate(shape))
     add_at(darr, index, g)
     return darr
+
+
+
+@reverse(take_along_axis_adjoint, shape_only=("arr",))
+def take_along_axis_adjoint_rule(result, g, ct, arr, indices, axis):
+    dct = np.take_along_axis(g, indices, axis)
+
+
+@forward(take_along_axis_adjoint, shape_only=("arr",))
+def take_along_axis_adjoint_fwd(result, ct, arr, indices, axis, *, dct):
+    dresult = take_along_axis_adjoint(dct, arr, indices, axis)
 
 
 @reverse(np.take_along_axis)
@@ -144,7 +171,8 @@ zero_derivative(
      np.zeros_like, np.ones_like, np.empty_like, np.tri,
      np.argmax, np.argmin, np.argsort, np.nonzero, np.flatnonzero, np.count_nonzero,
      np.searchsorted, np.digitize, np.shape, np.ndim, np.size, np.any, np.all,
-     np.array_equal, np.allclose, np.unravel_index, np.ravel_multi_index, np.indices],
+     np.array_equal, np.allclose, np.unravel_index, np.ravel_multi_index, np.indices,
+     np.broadcast_shapes, linspace_weights],
     notes="constructors, index functions and predicates: no dependence on values that "
     "has a derivative",
 )

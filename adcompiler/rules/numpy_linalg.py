@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 
 from ..runtime import unbroadcast
-from .registry import forward, reverse, static
+from .registry import forward, register_builtin_forward, reverse, static, zero_derivative
 
 # ------------------------------------------------------------------------------ helpers
 
@@ -500,3 +500,127 @@ def cholesky(result, g, a, upper=False):
 @forward(np.linalg.cholesky)
 def cholesky_fwd(result, a, upper=False, *, da):
     dresult = cholesky_jvp(result, da, upper)
+
+
+
+# ---------------------------------------------- the adjoint helpers' own rules (linear)
+#
+# Second derivatives differentiate the generated gradient, which calls the helpers
+# above. ``dot_da(g, a, b)`` is the adjoint of ``x -> np.dot(x, b)`` applied to ``g``: it
+# is linear in ``g`` and in ``b`` and reads ``a`` for its shape. Its tangent is the sum
+# of the two linear terms, and by <c, dot_da(g, a, b)> = <g, np.dot(c, b)> its own
+# cotangents are ``np.dot(c, b)`` for ``g`` and ``dot_db(g, c, b)`` for ``b``. The
+# ``*_db`` helpers, ``inner`` and ``tensordot`` follow the same pattern; ``diag_vjp`` and
+# ``trace_vjp`` are linear in ``g`` only.
+
+zero_derivative([_einsum_parse], notes="parses the subscripts string")
+
+
+def einsum_vjp_jvp(primals: tuple, tangents: tuple) -> tuple[Any, Any]:
+    """Tangents of :func:`einsum_vjp`, which is linear in ``g`` and in every operand but
+    the one whose cotangent it computes (that one gives only its shape)."""
+    g, subscripts, operands = primals[:3]
+    optimize = primals[3] if len(primals) > 3 else False
+    dg, doperands = tangents[0], tangents[2]
+    value = einsum_vjp(g, subscripts, operands, optimize)
+    parts = [np.zeros_like(v) for v in value]
+    if not _is_zero(dg):
+        parts = [p + t for p, t in zip(parts, einsum_vjp(dg, subscripts, operands, optimize),
+                                       strict=True)]
+    for j, dj in enumerate(doperands if doperands is not None else ()):
+        if _is_zero(dj):
+            continue
+        moved = [dj if i == j else x for i, x in enumerate(operands)]
+        terms = einsum_vjp(g, subscripts, moved, optimize)
+        parts = [p if k == j else p + t for k, (p, t) in enumerate(zip(parts, terms,
+                                                                       strict=True))]
+    return value, tuple(parts)
+
+
+register_builtin_forward(einsum_vjp, einsum_vjp_jvp)
+
+
+@reverse(dot_da, shape_only=("a",))
+def dot_da_rule(result, g, ct, a, b):
+    dct = np.dot(g, b)
+    db = dot_db(ct, g, b)
+
+
+@forward(dot_da, shape_only=("a",))
+def dot_da_fwd(result, ct, a, b, *, dct, db):
+    dresult = dot_da(dct, a, b) + dot_da(ct, a, db)
+
+
+@reverse(dot_db, shape_only=("b",))
+def dot_db_rule(result, g, ct, a, b):
+    dct = np.dot(a, g)
+    da = dot_da(ct, a, g)
+
+
+@forward(dot_db, shape_only=("b",))
+def dot_db_fwd(result, ct, a, b, *, dct, da):
+    dresult = dot_db(dct, a, b) + dot_db(ct, da, b)
+
+
+@reverse(inner_da, shape_only=("a",))
+def inner_da_rule(result, g, ct, a, b):
+    dct = np.inner(g, b)
+    db = inner_db(ct, g, b)
+
+
+@forward(inner_da, shape_only=("a",))
+def inner_da_fwd(result, ct, a, b, *, dct, db):
+    dresult = inner_da(dct, a, b) + inner_da(ct, a, db)
+
+
+@reverse(inner_db, shape_only=("b",))
+def inner_db_rule(result, g, ct, a, b):
+    dct = np.inner(a, g)
+    da = inner_da(ct, a, g)
+
+
+@forward(inner_db, shape_only=("b",))
+def inner_db_fwd(result, ct, a, b, *, dct, da):
+    dresult = inner_db(dct, a, b) + inner_db(ct, da, b)
+
+
+@reverse(tensordot_da, shape_only=("a",))
+def tensordot_da_rule(result, g, ct, a, b, axes):
+    dct = np.tensordot(g, b, axes)
+    db = tensordot_db(ct, g, b, axes)
+
+
+@forward(tensordot_da, shape_only=("a",))
+def tensordot_da_fwd(result, ct, a, b, axes, *, dct, db):
+    dresult = tensordot_da(dct, a, b, axes) + tensordot_da(ct, a, db, axes)
+
+
+@reverse(tensordot_db, shape_only=("b",))
+def tensordot_db_rule(result, g, ct, a, b, axes):
+    dct = np.tensordot(a, g, axes)
+    da = tensordot_da(ct, a, g, axes)
+
+
+@forward(tensordot_db, shape_only=("b",))
+def tensordot_db_fwd(result, ct, a, b, axes, *, dct, da):
+    dresult = tensordot_db(dct, a, b, axes) + tensordot_db(ct, da, b, axes)
+
+
+@reverse(diag_vjp, shape_only=("v",))
+def diag_vjp_rule(result, g, ct, v, k=0):
+    dct = np.diag(g, k)
+
+
+@forward(diag_vjp, shape_only=("v",))
+def diag_vjp_fwd(result, ct, v, k=0, *, dct):
+    dresult = diag_vjp(dct, v, k)
+
+
+@reverse(trace_vjp, shape_only=("a",))
+def trace_vjp_rule(result, g, ct, a, offset=0, axis1=0, axis2=1):
+    dct = np.trace(g, offset, axis1, axis2)
+
+
+@forward(trace_vjp, shape_only=("a",))
+def trace_vjp_fwd(result, ct, a, offset=0, axis1=0, axis2=1, *, dct):
+    dresult = trace_vjp(dct, a, offset, axis1, axis2)

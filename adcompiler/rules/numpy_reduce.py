@@ -104,14 +104,13 @@ def _reverse_cumsum(x: Any, axis: int) -> Any:
     return np.flip(np.cumsum(np.flip(x, axis), axis=axis), axis)
 
 
-def _cumprod_parts(a: Any, axis: int) -> tuple[Any, Any, Any]:
+def _cumprod_masks(a: Any, axis: int) -> tuple[Any, Any]:
     """Masks of the elements before the first zero and of the first zero of each slice
-    along ``axis``, and the cumulative product with that first zero replaced by 1."""
+    along ``axis`` (locally constant, which a rule of their own says, so that second
+    derivatives, which transform the helpers below, see them as constants)."""
     zero = a == 0
     seen = np.cumsum(zero, axis=axis)
-    first = zero & (seen == 1)
-    before = seen == 0
-    return before, first, np.cumprod(np.where(first, 1, a), axis=axis)
+    return seen == 0, zero & (seen == 1)
 
 
 def cumprod_da(g: Any, a: Any, result: Any, axis: Any = None) -> Any:
@@ -119,7 +118,8 @@ def cumprod_da(g: Any, a: Any, result: Any, axis: Any = None) -> Any:
     shape = np.shape(a)
     if axis is None:
         a, axis = np.reshape(a, (-1,)), 0
-    before, first, skipped = _cumprod_parts(a, axis)
+    before, first = _cumprod_masks(a, axis)
+    skipped = np.cumprod(np.where(first, 1, a), axis=axis)
     through = _reverse_cumsum(g * result, axis) / np.where(before, a, 1)
     at_zero = _reverse_cumsum(g * skipped, axis)
     da = np.where(before, through, np.where(first, at_zero, 0))
@@ -130,7 +130,8 @@ def cumprod_jvp(da: Any, a: Any, result: Any, axis: Any = None) -> Any:
     """Tangent of ``np.cumprod(a, axis)`` along ``da`` (linear in ``da``), exact with zeros."""
     if axis is None:
         a, da, axis = np.reshape(a, (-1,)), np.reshape(da, (-1,)), 0
-    before, first, skipped = _cumprod_parts(a, axis)
+    before, first = _cumprod_masks(a, axis)
+    skipped = np.cumprod(np.where(first, 1, a), axis=axis)
     through = result * np.cumsum(np.where(before, da, 0) / np.where(before, a, 1), axis=axis)
     at_zero = skipped * np.sum(np.where(first, da, 0), axis=axis, keepdims=True)
     return np.where(before, through, at_zero)
@@ -174,18 +175,18 @@ def norm_partials(x: Any, ord: Any, axis: Any, keepdims: bool, result: Any) -> A
 # ------------------------------------------------------- the helpers' own rules (linear)
 
 
-@reverse(expand_reduced)
+@reverse(expand_reduced, shape_only=("a",))
 def expand_reduced_rule(result, g, value, a, axis=None, keepdims=False):
     dvalue = np.reshape(g, np.shape(value))
 
 
-@forward(expand_reduced)
+@forward(expand_reduced, shape_only=("a",))
 def expand_reduced_fwd(result, value, a, axis=None, keepdims=False, *, dvalue):
     dresult = expand_reduced(dvalue, a, axis, keepdims)
 
 
 # the number of elements is an int, and the tie pattern is locally constant
-zero_derivative([reduced_size, tie_shares])
+zero_derivative([reduced_size, tie_shares, _cumprod_masks])
 
 
 # -------------------------------------------------------------------------- sum, mean

@@ -45,7 +45,7 @@ import numpy as np
 
 from ..errors import ADError
 from ..runtime import add_at, unbroadcast
-from .registry import forward, reverse
+from .registry import forward, reverse, zero_derivative
 
 # ------------------------------------------------------------------------------ helpers
 
@@ -663,3 +663,149 @@ def dsplit(result, g, ary, indices_or_sections):
 @forward(np.dsplit)
 def dsplit_fwd(result, ary, indices_or_sections, *, dary):
     dresult = np.dsplit(dary, indices_or_sections)
+
+
+
+
+# --------------------------------------------------------------------- triangles
+
+
+@reverse(np.tril)
+def tril(result, g, m, k=0):
+    dm = np.tril(g, k)
+
+
+@forward(np.tril)
+def tril_fwd(result, m, k=0, *, dm):
+    dresult = np.tril(dm, k)
+
+
+@reverse(np.triu)
+def triu(result, g, m, k=0):
+    dm = np.triu(g, k)
+
+
+@forward(np.triu)
+def triu_fwd(result, m, k=0, *, dm):
+    dresult = np.triu(dm, k)
+
+# ------------------------------------------------ the adjoint helpers' own rules (linear)
+#
+# Second derivatives differentiate the generated gradient, which calls the helpers above.
+# Each is linear in the cotangent it is given (``ct`` below: the helper's ``g``) and reads
+# its other arguments for their shapes or as constants, so its tangent is the helper
+# applied to the tangent of ``ct``, and its own cotangent is the primal operation it is
+# the adjoint of.
+
+zero_derivative([inverse_permutation, method_axes, negative_shift, check_pad_mode],
+                notes="axis and shift arithmetic, and a mode check: no dependence on values")
+
+
+@reverse(untile, shape_only=("a",))
+def untile_rule(result, g, ct, a, reps):
+    dct = np.tile(g, reps)
+
+
+@forward(untile, shape_only=("a",))
+def untile_fwd(result, ct, a, reps, *, dct):
+    dresult = untile(dct, a, reps)
+
+
+@reverse(unrepeat, shape_only=("a",))
+def unrepeat_rule(result, g, ct, a, repeats, axis):
+    dct = np.repeat(g, repeats, axis)
+
+
+@forward(unrepeat, shape_only=("a",))
+def unrepeat_fwd(result, ct, a, repeats, axis, *, dct):
+    dresult = unrepeat(dct, a, repeats, axis)
+
+
+@reverse(unpad, shape_only=("array",))
+def unpad_rule(result, g, ct, array, pad_width, mode):
+    dct = np.pad(g, pad_width, mode=check_pad_mode(mode))
+
+
+@forward(unpad, shape_only=("array",))
+def unpad_fwd(result, ct, array, pad_width, mode, *, dct):
+    dresult = unpad(dct, array, pad_width, mode)
+
+
+@reverse(undiff)
+def undiff_rule(result, g, ct, n, axis):
+    dct = np.diff(g, n, axis)
+
+
+@forward(undiff)
+def undiff_fwd(result, ct, n, axis, *, dct):
+    dresult = undiff(dct, n, axis)
+
+
+@reverse(unconcatenate, shape_only=("arrays",))
+def unconcatenate_rule(result, g, ct, arrays, axis):
+    dct = np.concatenate(dense_parts(g, arrays), axis)
+
+
+@forward(unconcatenate, shape_only=("arrays",))
+def unconcatenate_fwd(result, ct, arrays, axis, *, dct):
+    dresult = unconcatenate(dct, arrays, axis)
+
+
+@reverse(unstack, shape_only=("arrays",))
+def unstack_rule(result, g, ct, arrays, axis):
+    dct = np.stack(dense_parts(g, arrays), axis)
+
+
+@forward(unstack, shape_only=("arrays",))
+def unstack_fwd(result, ct, arrays, axis, *, dct):
+    dresult = unstack(dct, arrays, axis)
+
+
+@reverse(unhstack, shape_only=("tup",))
+def unhstack_rule(result, g, ct, tup):
+    dct = np.hstack(dense_parts(g, tup))
+
+
+@forward(unhstack, shape_only=("tup",))
+def unhstack_fwd(result, ct, tup, *, dct):
+    dresult = unhstack(dct, tup)
+
+
+@reverse(unvstack, shape_only=("tup",))
+def unvstack_rule(result, g, ct, tup):
+    dct = np.vstack(dense_parts(g, tup))
+
+
+@forward(unvstack, shape_only=("tup",))
+def unvstack_fwd(result, ct, tup, *, dct):
+    dresult = unvstack(dct, tup)
+
+
+@reverse(undstack, shape_only=("tup",))
+def undstack_rule(result, g, ct, tup):
+    dct = np.dstack(dense_parts(g, tup))
+
+
+@forward(undstack, shape_only=("tup",))
+def undstack_fwd(result, ct, tup, *, dct):
+    dresult = undstack(dct, tup)
+
+
+@reverse(unarray, shape_only=("obj", "value"))
+def unarray_rule(result, g, ct, obj, value):
+    dct = restack(g, obj, value)
+
+
+@forward(unarray, shape_only=("obj", "value"))
+def unarray_fwd(result, ct, obj, value, *, dct):
+    dresult = unarray(dct, obj, value)
+
+
+@reverse(restack, shape_only=("obj", "value"))
+def restack_rule(result, g, tangent, obj, value):
+    dtangent = unarray(g, obj, value)
+
+
+@forward(restack, shape_only=("obj", "value"))
+def restack_fwd(result, tangent, obj, value, *, dtangent):
+    dresult = restack(dtangent, obj, value)

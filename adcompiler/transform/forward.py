@@ -39,16 +39,18 @@ from typing import Any
 import numpy as np
 
 from ..errors import ADError, NonDifferentiableError, UnsupportedSyntaxError
+from ..frontend.generated import is_generated
 from ..frontend.normalize import AnfFunction
 from ..frontend.parse import UNRESOLVED
 from ..optimize.simplify import ZERO, is_zero, simplify
-from ..pytree import is_container, tree_map
+from ..pytree import is_container, tree_leaves, tree_map
 from ..rules import registry
 from .fill import bind_arguments, fill
 from .reverse import Primitive, _Reverse
 from .scope import Scope
 
-__all__ = ["ForwardProgram", "ForwardUserRule", "forward_transform", "zero_tangent"]
+__all__ = ["ForwardProgram", "ForwardUserRule", "forward_transform", "require_zero_tangent",
+           "zero_tangent"]
 
 
 def _name(name: str) -> ast.Name:
@@ -94,6 +96,16 @@ def zero_tangent(x: Any) -> Any:
     than None, because generated tangent code does arithmetic with whatever it reads.
     """
     return tree_map(_zero_leaf, x) if is_container(x) else _zero_leaf(x)
+
+
+def require_zero_tangent(tangent: Any, what: str) -> None:
+    """Raise unless ``tangent`` is zero: the tangent of an argument a rule does not
+    differentiate (an axis read from a tape), which generated code checks at run time."""
+    leaves = tree_leaves(tangent) if is_container(tangent) else [tangent]
+    for leaf in leaves:
+        if leaf is not None and np.any(np.asarray(leaf) != 0):
+            raise NonDifferentiableError(f"a nonzero tangent reached the {what}, which has "
+                                         "no derivative")
 
 
 def _rule_name(obj: Any) -> str:
@@ -150,6 +162,15 @@ class _Forward(_Reverse):
         self.dry = False
 
     # -- classification: forward rules take precedence --------------------------------
+    def resolve_callee(self, func: ast.expr) -> Any:
+        """Generated code calls a recursive callee through a stand-in that points at the
+        finished generated function: differentiate that function."""
+        callee = super().resolve_callee(func)
+        target = getattr(callee, "target", None) if callee is not UNRESOLVED else None
+        if isinstance(target, types.FunctionType) and is_generated(target):
+            return target
+        return callee
+
     def _classify_call(self, call: ast.Call) -> Primitive:
         starred = any(isinstance(a, ast.Starred) for a in call.args) or any(
             k.arg is None for k in call.keywords)
@@ -379,7 +400,17 @@ class _Forward(_Reverse):
                   if not is_zero(self.tangent_of(atom)) and isinstance(atom, ast.Name)
                   and p not in rule.shape_only]
         missing = [p for p in wanted if p not in template.outputs]
-        if missing:
+        if missing and is_generated(self.parsed.func):
+            # generated code passes tape entries (an ``axis``, a shape) that are active
+            # only because the tape is: their tangents are zeros, checked when it runs
+            for param in missing:
+                what = f"argument {param!r} of {prim.what}"
+                check = _call(_name(self.scope.bind("require_zero_tangent",
+                                                    require_zero_tangent)),
+                              self.tangent_of(bindings[param]), ast.Constant(what))
+                out.append(ast.Expr(check))
+            wanted = [p for p in wanted if p not in missing]
+        elif missing:
             raise self.error(NonDifferentiableError,
                              f"the rule for {prim.what} has no derivative with respect to "
                              f"its argument {missing[0]!r}")
@@ -541,6 +572,13 @@ class _Forward(_Reverse):
             before[2])
         orelse = self.block(stmt.orelse)
         after_else = (self.nonzero, self.owned, self.defined)
+        if _raises(stmt.body) or _raises(stmt.orelse):
+            # a branch that raises never reaches the join: the state after the ``if`` is
+            # that of the other branch (joining with it would zero live tangents)
+            self.nonzero, self.owned, self.defined = (
+                after_else if _raises(stmt.body) else after_body)
+            new = ast.If(test=stmt.test, body=body or [ast.Pass()], orelse=orelse)
+            return [ast.copy_location(new, stmt)]
         joined: set[str] = set()
         for names, branch, defined in ((after_body[0] - after_else[0], orelse, after_else[2]),
                                        (after_else[0] - after_body[0], body, after_body[2])):
@@ -616,6 +654,17 @@ class _Forward(_Reverse):
             tangent = self.zero_value(result) if isinstance(result, str) else ast.Constant(
                 0.0)
         return ForwardProgram(self.anf, body, self.tangent_params, atom, tangent, self.scope)
+
+
+def _raises(block: list[ast.stmt]) -> bool:
+    """Whether ``block`` certainly ends in a ``raise`` (in ANF, or in both branches of a
+    final ``if``)."""
+    if not block:
+        return False
+    last = block[-1]
+    if isinstance(last, ast.Raise):
+        return True
+    return isinstance(last, ast.If) and _raises(last.body) and _raises(last.orelse)
 
 
 def _popped_stack(value: ast.expr, local_names: set[str]) -> str | None:
