@@ -300,3 +300,25 @@ def test_newton_example_converges_on_rosenbrock_in_a_handful_of_steps():
     x, steps = module.newton_cg(module.rosenbrock, np.full(20, 0.8))
     assert steps <= 20
     np.testing.assert_allclose(x, np.ones(20), atol=1e-8)
+
+
+def softplus_with_rule(x):
+    return np.log1p(np.exp(x))
+
+
+@ad.derivative(of=softplus_with_rule)
+def _softplus_rule(x):
+    s = 1.0 / (1.0 + np.exp(-x))
+    return softplus_with_rule(x), lambda g: g * s
+
+
+def uses_softplus_rule(x):
+    return np.sum(softplus_with_rule(x) * 2.0)
+
+
+def test_second_derivatives_through_a_reverse_user_rule_are_refused_by_name():
+    x = np.array([-1.0, 0.0, 2.0])
+    np.testing.assert_allclose(ad.grad(uses_softplus_rule)(x), 2.0 / (1.0 + np.exp(-x)))
+    with pytest.raises(ad.NonDifferentiableError,
+                       match="reverse rule _softplus_rule .* 'softplus_with_rule'"):
+        ad.hessian(uses_softplus_rule)(x)

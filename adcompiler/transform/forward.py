@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 
+from ..control import UserRule
 from ..errors import ADError, NonDifferentiableError, UnsupportedSyntaxError
 from ..frontend.generated import is_generated
 from ..frontend.normalize import AnfFunction
@@ -175,6 +176,14 @@ class _Forward(_Reverse):
         starred = any(isinstance(a, ast.Starred) for a in call.args) or any(
             k.arg is None for k in call.keywords)
         callee = self.resolve_callee(call.func)
+        if isinstance(callee, UserRule):  # only generated gradients call these
+            raise self.error(
+                NonDifferentiableError,
+                f"second derivatives through the reverse rule {callee.name} registered with "
+                f"@ad.derivative for {getattr(callee.of, '__qualname__', callee.of)!r}: the "
+                "pullback it returns is an opaque function, so the gradient that calls it "
+                "cannot be differentiated again. Leave that function without a rule (it is "
+                "then transformed from its Python source) to take second derivatives")
         rule = registry.rule_for(callee) if callee is not UNRESOLVED else None
         keywords = {k.arg: k.value for k in call.keywords if k.arg}
         what = registry.describe(callee) if callee is not UNRESOLVED else ast.unparse(call)
