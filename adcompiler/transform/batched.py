@@ -394,50 +394,17 @@ class _Batched(_Forward):
         return _call(ast.Attribute(value=_name(np_name), attr=how, ctx=ast.Load()),
                      tangent, axis=tuple_axes, keepdims=ast.Constant(keepdims))
 
-    def update(self, stmt: ast.Assign) -> list[ast.stmt]:
-        """``y = x; y[i] = v``: as in forward mode, with ``dy[:, i] = dv`` and ``dv`` of
-        the slot's full rank."""
+    def slot_tangent(self, stmt: ast.Assign, base: str) -> ast.expr:
         target = stmt.targets[0]
-        assert isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name)
-        result = getattr(stmt, "ad_result", target.value.id)
-        base = target.value.id
-        out: list[ast.stmt] = []
-        if result != base:
-            copy_call = _call(ast.Attribute(value=_name(base), attr="copy", ctx=ast.Load()))
-            out.append(ast.copy_location(ast.Assign(targets=[ast.Name(id=result,
-                                                                      ctx=ast.Store())],
-                                                    value=copy_call), stmt))
-        out.append(ast.copy_location(ast.Assign(targets=[ast.Subscript(
-            value=_name(result), slice=target.slice, ctx=ast.Store())], value=stmt.value),
-            stmt))
-        self.defined.add(result)
-        if result not in self.active:
-            self.nonzero.discard(result)
-            return out
-        dbase = super().tangent_of(_name(base))
+        assert isinstance(target, ast.Subscript)
         self.expand_to = self.slot_rank(base, target.slice, stmt)
         try:
-            dvalue = self.tangent_of(stmt.value)
+            return self.tangent_of(stmt.value)
         finally:
             self.expand_to = None
-        if is_zero(dbase) and is_zero(dvalue):
-            self.set_tangent(result, dvalue, out)
-            return out
-        dresult = self.adjoint_name(result)
-        in_place = result == base and base in self.owned and not is_zero(dbase)
-        if not in_place:
-            fresh = self.zero_value(result) if is_zero(dbase) else _call(ast.Attribute(
-                value=dbase, attr="copy", ctx=ast.Load()))
-            out.append(ast.Assign(targets=[ast.Name(id=dresult, ctx=ast.Store())],
-                                  value=fresh))
-        slot = ast.Subscript(value=_name(dresult), slice=_batch_index(target.slice),
-                             ctx=ast.Store())
-        out.append(ast.Assign(targets=[slot], value=dvalue if not is_zero(dvalue)
-                              else ast.Constant(0.0)))
-        self.release_reads([ast.Expr(dvalue)])
-        self.nonzero.add(result)
-        self.owned.add(result)
-        return out
+
+    def tangent_index(self, index: ast.expr) -> ast.expr:
+        return _batch_index(index)
 
     def check_index(self, index: ast.expr) -> None:
         """An index whose parts are known not to be a tuple held in a name: a name that

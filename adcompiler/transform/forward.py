@@ -497,7 +497,7 @@ class _Forward(_Reverse):
         if result not in self.active:
             self.nonzero.discard(result)
             return out
-        dbase, dvalue = self.tangent_of(_name(base)), self.tangent_of(stmt.value)
+        dbase, dvalue = self.tangent_of(_name(base)), self.slot_tangent(stmt, base)
         if is_zero(dbase) and is_zero(dvalue):
             self.set_tangent(result, _zero(), out)
             return out
@@ -510,7 +510,7 @@ class _Forward(_Reverse):
             else:
                 fresh = _call(ast.Attribute(value=dbase, attr="copy", ctx=ast.Load()))
             tangent.append(_assign(dresult, fresh))
-        slot = ast.Subscript(value=_name(dresult), slice=copy.deepcopy(target.slice),
+        slot = ast.Subscript(value=_name(dresult), slice=self.tangent_index(target.slice),
                              ctx=ast.Store())
         tangent.append(ast.Assign(targets=[slot], value=dvalue if not is_zero(dvalue)
                                   else ast.Constant(0.0)))
@@ -519,6 +519,16 @@ class _Forward(_Reverse):
         self.nonzero.add(result)
         self.owned.add(result)
         return out
+
+    def slot_tangent(self, stmt: ast.Assign, base: str) -> ast.expr:
+        """The tangent written into ``dy[i]`` for ``y[i] = v`` (the batched transform
+        widens it to the slot's rank)."""
+        return self.tangent_of(stmt.value)
+
+    def tangent_index(self, index: ast.expr) -> ast.expr:
+        """The index of a tangent for the primal's ``index`` (the batched transform puts
+        ``:`` in front)."""
+        return copy.deepcopy(index)
 
     def user_call(self, stmt: ast.Assign, prim: Primitive, name: str) -> list[ast.stmt]:
         """``y, dy = f_jvp(a, b, da)`` for a user function; a user rule likewise."""
