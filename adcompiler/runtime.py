@@ -134,11 +134,13 @@ def add_items(da: Any, a: Any, items: dict[Any, Any]) -> Any:
         for key, g in items.items():
             da = add_item(da, a, key, g)
         return da
-    if da is None:
+    if da is None and isinstance(a, dict | list | tuple):
         da = a
         for key in items:
             da = set_child(da, key, None)  # no zeros where a cotangent arrives
         da = zeros_like_tree(da)
+    elif da is None:  # a dataclass or registered class may refuse None as a field
+        da = zeros_like_tree(a)
     for key, g in items.items():
         da = set_child(da, key, tree_add(get_child(da, key), g))
     return da

@@ -76,7 +76,9 @@ def stages() -> list[tuple[str, str, str]]:
          "stays where shapes may differ. `# line N` comments tie each block to the "
          "user's line.", to_source(raw)),
         ("4. optimize", "Dead code removed, copies and constants propagated (the seed `1.0` "
-         "and the `/ 2.0` fold into `0.5 * ...`), to a fixed point. Shown with "
+         "and the `/ 2.0` fold into `0.5 * ...`), to a fixed point; then each temporary "
+         "is deleted after its last use (`del t1`), as a hand-written gradient lets "
+         "temporaries die. Shown with "
          "`ast.unparse`: the line comments are still string markers in the tree.",
          ast.unparse(ast.fix_missing_locations(copy.deepcopy(optimised)))),
         ("5. print", "`astor` turns the tree into source and the markers into comments: "

@@ -320,5 +320,5 @@ def test_second_derivatives_through_a_reverse_user_rule_are_refused_by_name():
     x = np.array([-1.0, 0.0, 2.0])
     np.testing.assert_allclose(ad.grad(uses_softplus_rule)(x), 2.0 / (1.0 + np.exp(-x)))
     with pytest.raises(ad.NonDifferentiableError,
-                       match="reverse rule _softplus_rule .* 'softplus_with_rule'"):
+                       match=r"reverse rule _softplus_rule .* 'softplus_with_rule'"):
         ad.hessian(uses_softplus_rule)(x)

@@ -65,7 +65,11 @@ def _fold_handover(stmts: list[ast.stmt], loads: Counter, stores: Counter,
             earlier = stmts[back]
             if (isinstance(earlier, ast.Assign) and len(earlier.targets) == 1
                     and isinstance(earlier.targets[0], ast.Name)
-                    and earlier.targets[0].id == temp):
+                    and earlier.targets[0].id == temp
+                    and getattr(earlier, "ad_primal", False) <= getattr(stmt, "ad_primal",
+                                                                        False)):
+                # (a primal value keeps its name: ``sin_x``, not that of the adjoint it
+                # feeds; a primal copy ``w_1 = w`` still folds)
                 earlier.targets[0].id = target
                 if hasattr(stmt, "ad_source_line") and not hasattr(earlier, "ad_source_line"):
                     earlier.ad_source_line = stmt.ad_source_line  # type: ignore[attr-defined]
@@ -83,7 +87,8 @@ def _fold_handover(stmts: list[ast.stmt], loads: Counter, stores: Counter,
 
 def _inline_into_next(stmts: list[ast.stmt], loads: Counter, stores: Counter,
                       keep: set[str]) -> bool:
-    """``t = a * b`` then ``d = d + t`` becomes ``d = d + a * b`` (one level, adjacent)."""
+    """``t = a * b`` then ``d = d + t`` (or ``d += t``) becomes ``d = d + a * b`` (one
+    level, adjacent)."""
     for position in range(len(stmts) - 1):
         first, second = stmts[position], stmts[position + 1]
         if not (isinstance(first, ast.Assign) and len(first.targets) == 1
@@ -96,6 +101,18 @@ def _inline_into_next(stmts: list[ast.stmt], loads: Counter, stores: Counter,
         temp = first.targets[0].id
         if loads[temp] != 1 or stores[temp] != 1 or temp in keep:
             continue
+        if (isinstance(second, ast.AugAssign) and isinstance(second.op, ast.Add | ast.Sub)
+                and isinstance(second.value, ast.Name) and second.value.id == temp):
+            # ``d += t`` becomes ``d += a * b``, and ``d += -e`` becomes ``d -= e``
+            value = first.value
+            if isinstance(value, ast.UnaryOp) and isinstance(value.op, ast.USub):
+                second.op = ast.Sub() if isinstance(second.op, ast.Add) else ast.Add()
+                value = value.operand
+            second.value = value
+            if hasattr(first, "ad_source_line") and not hasattr(second, "ad_source_line"):
+                second.ad_source_line = first.ad_source_line  # type: ignore[attr-defined]
+            del stmts[position]
+            return True
         if not (isinstance(second, ast.Assign) and isinstance(second.value, ast.BinOp)
                 and isinstance(second.value.op, ast.Add)
                 and isinstance(second.value.right, ast.Name)
@@ -122,7 +139,13 @@ def _fold_alias(func: ast.FunctionDef, loads: Counter, stores: Counter,
         if copy is None:
             continue
         alias, original = copy
-        if stores[alias] == 1 and stores[original] <= 1 and alias not in keep:
+        rest = func.body[position + 1:]
+        # the original may have been assigned before (``d = d + e; a = d``): only a later
+        # assignment would make ``a`` and ``d`` differ
+        settled = stores[original] <= 1 or not any(
+            isinstance(n, ast.Name) and n.id == original and not isinstance(n.ctx, ast.Load)
+            for s in rest for n in ast.walk(s))
+        if stores[alias] == 1 and settled and alias not in keep:
             del func.body[position]
             if hasattr(stmt, "ad_source_line") and position < len(func.body):
                 nxt = func.body[position]
