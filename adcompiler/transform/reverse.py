@@ -203,6 +203,7 @@ class _Reverse:
         self.namer = anf.namer
         self.scope = Scope(anf.parsed, anf.namer)
         self.ranks = dict(ranks)
+        self.kinds_known = bool(ranks) or bool(containers)  # a call's argument kinds
         self.wrt = wrt
         self.locals = set(anf.params) | _stores(anf.body)
         self.current: ast.stmt = anf.parsed.node
@@ -1432,10 +1433,15 @@ class _Reverse:
 
     def mark_scalars(self, stmts: list[ast.stmt]) -> None:
         """Tag assignments of rank-0 values and shapes (``ad_scalar``): freeing them saves
-        nothing, so the optimizer writes no ``del`` line for them."""
+        nothing, so the optimizer writes no ``del`` line for them. Source built without
+        knowing any argument's kind (shown before any call) frees nothing: it is read,
+        not run, and reads better without ``del`` lines."""
         primal_of = {adjoint: primal for primal, adjoint in self.adjoints.items()}
+        unknown_is_small = not self.kinds_known
         small = set(self.shape_names.values()) | {
-            n for n in self.locals | set(primal_of) if self.ranks.get(primal_of.get(n, n)) == 0}
+            n for n in self.locals | set(primal_of)
+            if self.ranks.get(primal_of.get(n, n)) == 0 or (
+                unknown_is_small and self.ranks.get(primal_of.get(n, n)) is None)}
         assigns = [(n, n.targets[0] if isinstance(n, ast.Assign) else n.target)
                    for s in stmts for n in ast.walk(s) if isinstance(n, ast.AugAssign) or (
                        isinstance(n, ast.Assign) and len(n.targets) == 1)]
