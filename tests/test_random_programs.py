@@ -35,7 +35,7 @@ from pathlib import Path
 import astor
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, Phase, assume, given, settings
+from hypothesis import HealthCheck, Phase, assume, given, seed, settings
 
 import adcompiler as ad
 
@@ -50,7 +50,11 @@ _COMMON = {"deadline": None, "derandomize": True, "database": None,
            "suppress_health_check": [HealthCheck.filter_too_much, HealthCheck.too_slow,
                                      HealthCheck.data_too_large]}
 settings.register_profile("random-ci", max_examples=CI_EXAMPLES, **_COMMON)
-settings.register_profile("random-slow", max_examples=SLOW_EXAMPLES, **_COMMON)
+# ``ADCOMPILER_RANDOM_SEED=k`` draws the slow profile from seed k instead of the fixed
+# one, so several processes can share a long run (each its own programs)
+SLOW_SEED = os.environ.get("ADCOMPILER_RANDOM_SEED")
+_SLOW = dict(_COMMON, derandomize=SLOW_SEED is None)
+settings.register_profile("random-slow", max_examples=SLOW_EXAMPLES, **_SLOW)
 
 
 def _slow_requested(config: pytest.Config) -> bool:
@@ -281,6 +285,10 @@ def _random_ci(module_dir, program):
 @settings(settings.get_profile("random-slow"))
 def _random_slow(module_dir, program):
     check_program(program, module_dir)
+
+
+if SLOW_SEED is not None:
+    _random_slow = seed(int(SLOW_SEED))(_random_slow)
 
 
 def test_random_programs(module_dir, request):
