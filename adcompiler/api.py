@@ -975,6 +975,8 @@ class HessianVectorProduct:
         self.names, self.many = _wrt_names(self.func, wrt)
         self.params = _param_names(self.func)
         self.gradient = grad(f, wrt)
+        # argument kinds -> (versions, jvp entry, seed order, guards): the steady state
+        self._fast: dict[tuple, tuple[Any, Any, list[int], dict[str, Any]]] = {}
         functools.update_wrapper(self, self.func)  # type: ignore[arg-type]
         self.__name__ = f"hvp_{self.func.__name__}"
         self.__qualname__ = self.__name__
@@ -988,12 +990,32 @@ class HessianVectorProduct:
         if self.many and len(vectors) != len(self.names):
             raise ADError(f"v must be a tuple of {len(self.names)} vectors, one per "
                           f"argument in wrt={self.wrt!r}")
+        key = (_fast_key(tuple(primals)), _fast_key(vectors))
+        hit = self._fast.get(key)
+        if hit is not None and hit[0] == _versions() and all(
+                self.func.__globals__.get(n) is o for n, o in hit[3].items()):
+            _, product = hit[1](*primals, *[vectors[j] for j in hit[2]])
+            products = product if len(self.names) > 1 else (product,)
+            shaped = tuple(_like_plain(p, primals[self.params.index(n)])
+                           for p, n in zip(products, self.names, strict=True))
+            return shaped if self.many else shaped[0]
         values = _bind(self.func, tuple(primals), {})
         tangents: list[Any] = [None] * len(values)
         for name, vector in zip(self.names, vectors, strict=True):
             tangents[self.params.index(name)] = vector
         _, product = jvp(self.gradient, tuple(values), tuple(tangents))
+        if None not in key[0] + key[1] and len(primals) == len(values):
+            self._remember(key, values)
         return product
+
+    def _remember(self, key: tuple, values: list[Any]) -> None:
+        """Keep the compiled jvp of the gradient for arguments of these plain kinds."""
+        code = self.gradient.generated_function(values)
+        order = [p for p in self.params if p in self.names]  # the jvp's tangent order
+        generated = _jvp_generated(code, self.params, order, values)
+        guards = {**self.gradient._generated(values).guards, **generated.guards}
+        self._fast[key] = (_versions(), generated.functions[generated.entry],
+                           [self.names.index(p) for p in order], guards)
 
     def __repr__(self) -> str:
         return f"<adcompiler hvp of {self.func.__qualname__} wrt={self.wrt!r}>"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import harness, peers, report
+from . import harness, hessian, peers, report
 from .workloads import WORKLOADS
 
 
@@ -13,7 +13,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--size", choices=("small", "default", "both"), default="default")
     parser.add_argument("--only", nargs="+", metavar="NAME",
-                        help=f"workloads to run: {', '.join(WORKLOADS)}, checkpoint")
+                        help=f"workloads to run: {', '.join(WORKLOADS)}, checkpoint, "
+                        "hessian")
     parser.add_argument("--quick", action="store_true", help="tiny time budget (smoke test)")
     parser.add_argument("--no-peers", action="store_true", help="skip autograd/jax/torch")
     parser.add_argument("--no-first-call", action="store_true",
@@ -25,10 +26,17 @@ def main(argv: list[str] | None = None) -> int:
     found, notes = ([], ["peers skipped (--no-peers)"]) if ns.no_peers else peers.available_peers()
     sizes = ("small", "default") if ns.size == "both" else (ns.size,)
     texts = []
-    for i, size in enumerate(sizes):
-        result = harness.run(ns.only, size, settings, found, first=not ns.no_first_call,
-                             checkpoint=(i == len(sizes) - 1))
-        text = report.render(result, notes)
+    only = [n for n in ns.only if n != "hessian"] if ns.only else None
+    if only is None or only:
+        for i, size in enumerate(sizes):
+            result = harness.run(only, size, settings, found, first=not ns.no_first_call,
+                                 checkpoint=(i == len(sizes) - 1))
+            text = report.render(result, notes)
+            print(text, flush=True)
+            texts.append(text)
+    if ns.only is None or "hessian" in ns.only:
+        rounds, block = (3, 0.005) if ns.quick else (11, 0.05)
+        text = hessian.run(100, rounds, block)
         print(text, flush=True)
         texts.append(text)
     if ns.output:

@@ -322,3 +322,35 @@ def test_second_derivatives_through_a_reverse_user_rule_are_refused_by_name():
     with pytest.raises(ad.NonDifferentiableError,
                        match=r"reverse rule _softplus_rule .* 'softplus_with_rule'"):
         ad.hessian(uses_softplus_rule)(x)
+
+
+CURVATURE = 3.0
+
+
+def curved(x, y):
+    return np.sum(CURVATURE * x ** 2 * y) + np.sum(y ** 3)
+
+
+def test_hvp_steady_state_calls_agree_and_see_a_rebound_global():
+    global CURVATURE
+    x, y = np.array([0.5, -1.0]), np.array([2.0, 0.25])
+    v = (np.array([1.0, 0.0]), np.array([0.0, 1.0]))
+    product = ad.hvp(curved, (0, 1))
+
+    def exact(c):
+        return (2 * c * y * v[0] + 2 * c * x * v[1], 2 * c * x * v[0] + 6 * y * v[1])
+
+    for _ in range(3):  # the first call compiles, the others take the shortcut
+        got = product(x, y, v)
+        assert isinstance(got, tuple) and len(got) == 2
+        np.testing.assert_allclose(got[0], exact(3.0)[0])
+        np.testing.assert_allclose(got[1], exact(3.0)[1])
+    try:
+        CURVATURE = 5.0
+        np.testing.assert_allclose(product(x, y, v)[0], exact(5.0)[0])
+    finally:
+        CURVATURE = 3.0
+    single = ad.hvp(s3)
+    assert single(2.0, 0.5, 1.0) == single(2.0, 0.5, 1.0) == pytest.approx(
+        s3_hessian(2.0, 0.5)[0, 0], rel=1e-13)
+    assert type(single(2.0, 0.5, 1.0)) is float
