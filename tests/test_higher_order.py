@@ -354,3 +354,30 @@ def test_hvp_steady_state_calls_agree_and_see_a_rebound_global():
     assert single(2.0, 0.5, 1.0) == single(2.0, 0.5, 1.0) == pytest.approx(
         s3_hessian(2.0, 0.5)[0, 0], rel=1e-13)
     assert type(single(2.0, 0.5, 1.0)) is float
+
+
+def written_after_unbroadcast(x, y):
+    # found by the slow random profile (seed 2): the gradient binds
+    # ``dt1 = unbroadcast(...)`` and later, inside a loop's branch, scatters
+    # ``dt1[0, 1] += ...``; transforming that gradient again was refused
+    t1 = ((x).sum() - (np.minimum(y, (y + 0.5)) + np.sum((x).T)))
+    t2 = ((x).sum() * np.sum(np.sum(x, axis=1)))
+    k2 = 0
+    while k2 < 0:
+        t2 = t2 * 0.7 + np.sin(np.sum(np.abs((1.5 * y) - np.sqrt(t1[0, 1] * t1[0, 1] + 1.0))))
+        k2 = k2 + 1
+    t3 = ((np.sqrt(x * x + 1.0) + (y) / (t2 * t2 + 1.0)) * ((t1 + y) - (x * x + 0.5) ** -1.5))
+    if np.sum((t1[:, ::-1]) / (t2 * t2 + 1.0)) > 100.0:
+        t3 = np.cos((y) / (t1[0, 1] * t1[0, 1] + 1.0) - np.exp(np.tanh(y))) * np.ones((2, 3))
+    t4 = 0.5 ** (np.square(x + t3))
+    t3 = t3 * 1.0
+    t3 += (x - t3) / ((x * t2) * (x * t2) + 1.0)
+    t4 = t4 * 1.0
+    t4 *= t1
+    return ((t3 + t4) + np.exp(np.tanh(t4))).sum()
+
+
+def test_regression_scatter_into_an_unbroadcast_adjoint_inside_a_branch():
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((2, 3)), rng.standard_normal((1, 3))
+    ad.check_grads(written_after_unbroadcast, [x, y], wrt=(0, 1), order=2)

@@ -26,8 +26,8 @@ ordinary Python, with these exceptions the later stages must see in their genera
   assigns that are used outside it get the same treatment (a loop may run zero times).
 
 * ``dc = unbroadcast(g, c)`` then ``dc[::-1] += t``: generated code owns ``dc``, but the
-  transform cannot tell (a helper may return its argument), so a copy is made before
-  the first write into an array the block did not allocate.
+  transform cannot tell (a helper may return its argument), so a name that is written
+  into is copied right after each binding that is not a fresh allocation.
 
 Nothing else is special: stacks are lists (``append`` and ``pop`` have rules in both
 modes' transformers), loops and branches are those of any user function.
@@ -175,32 +175,41 @@ def _written_base(stmt: ast.stmt) -> str | None:
     return None
 
 
-def _copy_before_writes(block: list[ast.stmt]) -> None:
-    """``dc = unbroadcast(g, c); dc[::-1] += t``: the generated code owns ``dc``, but the
-    helper may have returned its argument, which the transform cannot tell; a copy
-    before the first write makes the array provably its own (no value changes)."""
-    shared: set[str] = set()
-    k = 0
-    while k < len(block):
-        stmt = block[k]
-        base = _written_base(stmt)
-        if base is not None and base in shared:
-            copy_call = ast.Call(func=ast.Attribute(value=ast.Name(id=base, ctx=ast.Load()),
-                                                    attr="copy", ctx=ast.Load()),
-                                 args=[], keywords=[])
-            block.insert(k, ast.copy_location(ast.Assign(
-                targets=[ast.Name(id=base, ctx=ast.Store())], value=copy_call), stmt))
-            shared.discard(base)
-            k += 2
-            continue
-        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(
-                stmt.targets[0], ast.Name):
-            name = stmt.targets[0].id
-            if _allocates(stmt.value):
-                shared.discard(name)
-            else:
-                shared.add(name)
-        k += 1
+def _copy_shared_before_writes(fdef: ast.FunctionDef) -> None:
+    """``dc = unbroadcast(g, c)`` then, anywhere later, ``dc[::-1] += t``: the generated
+    code owns ``dc``, but the helper may have returned its argument, which the transform
+    cannot tell. ``dc = dc.copy()`` right after every binding of a written-into name that
+    is not a fresh allocation makes the array provably its own (no value changes)."""
+    written = {base for node in ast.walk(fdef) if isinstance(node, ast.stmt)
+               for base in [_written_base(node)] if base is not None}
+    if not written:
+        return
+    for node in ast.walk(fdef):
+        for field in ("body", "orelse"):
+            block = getattr(node, field, None)
+            if not isinstance(block, list):
+                continue
+            k = 0
+            while k < len(block):
+                stmt = block[k]
+                k += 1
+                if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1):
+                    continue
+                target = stmt.targets[0]
+                names = [target] if isinstance(target, ast.Name) else [
+                    e for e in getattr(target, "elts", []) if isinstance(e, ast.Name)]
+                if isinstance(target, ast.Name) and _allocates(stmt.value):
+                    continue
+                for name in names:
+                    if name.id not in written:
+                        continue
+                    copy_call = ast.Call(func=ast.Attribute(
+                        value=ast.Name(id=name.id, ctx=ast.Load()), attr="copy",
+                        ctx=ast.Load()), args=[], keywords=[])
+                    block.insert(k, ast.copy_location(ast.Assign(
+                        targets=[ast.Name(id=name.id, ctx=ast.Store())], value=copy_call),
+                        stmt))
+                    k += 1
 
 
 def prepare_generated(parsed: ParsedFunction) -> None:
@@ -209,10 +218,9 @@ def prepare_generated(parsed: ParsedFunction) -> None:
     if isinstance(parsed.node, ast.FunctionDef):
         _bind_one_path_names(parsed.node)
     parsed.node = ast.fix_missing_locations(parsed.node)
+    if isinstance(parsed.node, ast.FunctionDef):
+        _copy_shared_before_writes(parsed.node)
     for node in ast.walk(parsed.node):
-        for field in ("body", "orelse"):
-            block = getattr(node, field, None)
-            if isinstance(block, list):
-                _copy_before_writes(block)
-            if field == "body" and isinstance(block, list) and not block:
-                block.append(ast.Pass())
+        block = getattr(node, "body", None)
+        if isinstance(block, list) and not block:
+            block.append(ast.Pass())
