@@ -54,14 +54,19 @@ def _single_copy(stmt: ast.stmt) -> tuple[str, str] | None:
 
 def _fold_handover(stmts: list[ast.stmt], loads: Counter, stores: Counter,
                    keep: set[str]) -> bool:
-    for position, stmt in enumerate(stmts):
+    """Every hand-over in ``stmts`` (and nested blocks); the counts are kept current."""
+    changed = False
+    position = 0
+    while position < len(stmts):
+        stmt = stmts[position]
+        position += 1
         copy = _single_copy(stmt)
         if copy is None:
             continue
         target, temp = copy
         if loads[temp] != 1 or stores[temp] != 1 or temp in keep:
             continue
-        for back in range(position - 1, -1, -1):
+        for back in range(position - 2, -1, -1):
             earlier = stmts[back]
             if (isinstance(earlier, ast.Assign) and len(earlier.targets) == 1
                     and isinstance(earlier.targets[0], ast.Name)
@@ -73,23 +78,30 @@ def _fold_handover(stmts: list[ast.stmt], loads: Counter, stores: Counter,
                 earlier.targets[0].id = target
                 if hasattr(stmt, "ad_source_line") and not hasattr(earlier, "ad_source_line"):
                     earlier.ad_source_line = stmt.ad_source_line  # type: ignore[attr-defined]
+                position -= 1
                 del stmts[position]
-                return True
+                loads[temp] -= 1
+                stores[temp] -= 1
+                changed = True
+                break
             if _mentions(earlier, target) or _mentions(earlier, temp):
                 break
     for stmt in stmts:
         for attr in ("body", "orelse"):
             inner = getattr(stmt, attr, None)
             if inner and _fold_handover(inner, loads, stores, keep):
-                return True
-    return False
+                changed = True
+    return changed
 
 
 def _inline_into_next(stmts: list[ast.stmt], loads: Counter, stores: Counter,
                       keep: set[str]) -> bool:
     """``t = a * b`` then ``d = d + t`` (or ``d += t``) becomes ``d = d + a * b`` (one
-    level, adjacent)."""
-    for position in range(len(stmts) - 1):
+    level, adjacent); every such pair, the counts kept current."""
+    changed = False
+    position = -1
+    while position + 2 < len(stmts):
+        position += 1
         first, second = stmts[position], stmts[position + 1]
         if not (isinstance(first, ast.Assign) and len(first.targets) == 1
                 and isinstance(first.targets[0], ast.Name)
@@ -112,7 +124,11 @@ def _inline_into_next(stmts: list[ast.stmt], loads: Counter, stores: Counter,
             if hasattr(first, "ad_source_line") and not hasattr(second, "ad_source_line"):
                 second.ad_source_line = first.ad_source_line  # type: ignore[attr-defined]
             del stmts[position]
-            return True
+            loads[temp] -= 1
+            stores[temp] -= 1
+            changed = True
+            position -= 1
+            continue
         if not (isinstance(second, ast.Assign) and isinstance(second.value, ast.BinOp)
                 and isinstance(second.value.op, ast.Add)
                 and isinstance(second.value.right, ast.Name)
@@ -123,47 +139,56 @@ def _inline_into_next(stmts: list[ast.stmt], loads: Counter, stores: Counter,
         if hasattr(first, "ad_source_line") and not hasattr(second, "ad_source_line"):
             second.ad_source_line = first.ad_source_line  # type: ignore[attr-defined]
         del stmts[position]
-        return True
+        loads[temp] -= 1
+        stores[temp] -= 1
+        changed = True
+        position -= 1
     for stmt in stmts:
         for attr in ("body", "orelse"):
             inner = getattr(stmt, attr, None)
             if inner and _inline_into_next(inner, loads, stores, keep):
-                return True
-    return False
+                changed = True
+    return changed
 
 
 def _fold_alias(func: ast.FunctionDef, loads: Counter, stores: Counter,
                 keep: set[str]) -> bool:
-    for position, stmt in enumerate(func.body):
+    """Every top-level alias; the counts are kept current."""
+    changed = False
+    position = 0
+    while position < len(func.body):
+        stmt = func.body[position]
+        position += 1
         copy = _single_copy(stmt)
         if copy is None:
             continue
         alias, original = copy
-        rest = func.body[position + 1:]
+        rest = func.body[position:]
         # the original may have been assigned before (``d = d + e; a = d``): only a later
         # assignment would make ``a`` and ``d`` differ
         settled = stores[original] <= 1 or not any(
             isinstance(n, ast.Name) and n.id == original and not isinstance(n.ctx, ast.Load)
             for s in rest for n in ast.walk(s))
-        if stores[alias] == 1 and settled and alias not in keep:
+        if stores[alias] == 1 and settled and alias not in keep and alias != original:
+            position -= 1
             del func.body[position]
             if hasattr(stmt, "ad_source_line") and position < len(func.body):
                 nxt = func.body[position]
                 if not hasattr(nxt, "ad_source_line"):
                     nxt.ad_source_line = stmt.ad_source_line  # type: ignore[attr-defined]
             _rename(func, alias, original)
-            return True
-    return False
+            loads[original] += loads[alias] - 1
+            loads[alias] = stores[alias] = 0
+            changed = True
+    return changed
 
 
 def propagate_copies(func: ast.FunctionDef, keep: set[str]) -> ast.FunctionDef:
     """Fold hand-over temporaries and top-level aliases until nothing changes."""
+    loads, stores = _counts(func)
     while True:
-        loads, stores = _counts(func)
-        if _fold_handover(func.body, loads, stores, keep):
-            continue
-        if _fold_alias(func, loads, stores, keep):
-            continue
-        if _inline_into_next(func.body, loads, stores, keep):
-            continue
-        return func
+        changed = _fold_handover(func.body, loads, stores, keep)
+        changed = _fold_alias(func, loads, stores, keep) or changed
+        changed = _inline_into_next(func.body, loads, stores, keep) or changed
+        if not changed:
+            return func
