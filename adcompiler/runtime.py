@@ -24,17 +24,7 @@ def unbroadcast(g: Any, x: Any) -> Any:
     The common case, equal shapes, returns ``g`` untouched; the compiler only emits this
     call where its shape analysis could not prove the shapes equal.
     """
-    shape = np.shape(x)
-    gshape = np.shape(g)
-    if gshape == shape:
-        return g
-    extra = len(gshape) - len(shape)
-    axes = tuple(range(extra)) + tuple(
-        extra + i for i, n in enumerate(shape) if n == 1 and gshape[extra + i] != 1
-    )
-    if axes:
-        g = np.sum(g, axis=axes, keepdims=True)
-    return np.reshape(g, shape)
+    return unbroadcast_to(g, np.shape(x))
 
 
 def unbroadcast_to(g: Any, shape: tuple[int, ...]) -> Any:
