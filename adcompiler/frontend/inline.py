@@ -40,7 +40,8 @@ from dataclasses import dataclass, field
 
 from .jumps import lower_jumps
 
-__all__ = ["Inlinable", "bind_call", "local_names", "rename", "returns_to_assignments"]
+__all__ = ["Inlinable", "bind_call", "local_names", "rename", "returns_to_assignments",
+           "single_exit", "terminates"]
 
 
 @dataclass
@@ -98,28 +99,29 @@ def rename(stmts: list[ast.stmt], renames: dict[str, str]) -> list[ast.stmt]:
     return [renamer.visit(copy.deepcopy(s)) for s in stmts]
 
 
-def _ends(stmts: list[ast.stmt]) -> bool:
+def terminates(stmts: list[ast.stmt]) -> bool:
+    """Whether every path through ``stmts`` ends in ``return`` or ``raise``."""
     if not stmts:
         return False
     last = stmts[-1]
     if isinstance(last, ast.Return | ast.Raise):
         return True
-    return isinstance(last, ast.If) and _ends(last.body) and _ends(last.orelse)
+    return isinstance(last, ast.If) and terminates(last.body) and terminates(last.orelse)
 
 
-def _single_exit(stmts: list[ast.stmt]) -> list[ast.stmt]:
+def single_exit(stmts: list[ast.stmt]) -> list[ast.stmt]:
     """Move what follows an ``if`` with a returning branch into its other branch."""
     out: list[ast.stmt] = []
     for index, stmt in enumerate(stmts):
         if isinstance(stmt, ast.If):
             rest = stmts[index + 1:]
-            body_ends, else_ends = _ends(stmt.body), _ends(stmt.orelse)
+            body_ends, else_ends = terminates(stmt.body), terminates(stmt.orelse)
             if body_ends and not else_ends:
                 stmt.orelse = stmt.orelse + rest
             elif else_ends and not body_ends:
                 stmt.body = stmt.body + rest
-            stmt.body = _single_exit(stmt.body)
-            stmt.orelse = _single_exit(stmt.orelse)
+            stmt.body = single_exit(stmt.body)
+            stmt.orelse = single_exit(stmt.orelse)
             out.append(stmt)
             if body_ends or else_ends:
                 return out
@@ -149,11 +151,11 @@ def returns_to_assignments(fdef: ast.FunctionDef, result: str) -> list[ast.stmt]
     """The body of ``fdef`` with a single exit, every ``return v`` made ``result = v``.
 
     Returns inside loops are lowered to flags first (``jumps.lower_jumps``), so after
-    :func:`_single_exit` every return is the last statement on its path.
+    :func:`single_exit` every return is the last statement on its path.
     """
     lowered = lower_jumps(copy.deepcopy(fdef))
-    body = _single_exit(list(lowered.body))
-    if not _ends(body):  # a path that falls off the end returns None: start from it
+    body = single_exit(list(lowered.body))
+    if not terminates(body):  # a path that falls off the end returns None: start from it
         body = [ast.copy_location(ast.Return(value=None), body[0] if body else fdef), *body]
     return _replace_returns(body, result)
 

@@ -63,7 +63,14 @@ import numpy as np
 
 from ..errors import UnsupportedSyntaxError
 from ..naming import Namer
-from .inline import Inlinable, bind_call, local_names, rename, returns_to_assignments
+from .inline import (
+    Inlinable,
+    bind_call,
+    local_names,
+    rename,
+    returns_to_assignments,
+    single_exit,
+)
 from .jumps import lower_jumps
 from .parse import UNRESOLVED, ParsedFunction, parse_function
 
@@ -98,17 +105,6 @@ class AnfFunction:
         return ast.Module(body=self.body, type_ignores=[])
 
 
-def _terminates(stmts: list[ast.stmt]) -> bool:
-    if not stmts:
-        return False
-    last = stmts[-1]
-    if isinstance(last, ast.Return | ast.Raise):
-        return True
-    if isinstance(last, ast.If):
-        return _terminates(last.body) and _terminates(last.orelse)
-    return False
-
-
 def _raises(stmts: list[ast.stmt]) -> bool:
     """Whether every path through ``stmts`` ends in ``raise`` (so it joins nothing)."""
     if not stmts:
@@ -129,30 +125,6 @@ def _has_jump(stmts: list[ast.stmt]) -> bool:
         if isinstance(stmt, ast.If) and (_has_jump(stmt.body) or _has_jump(stmt.orelse)):
             return True
     return False
-
-
-def _single_exit(stmts: list[ast.stmt]) -> list[ast.stmt]:
-    """Move the code after an ``if`` whose branch returns into its other branch."""
-    out: list[ast.stmt] = []
-    for index, stmt in enumerate(stmts):
-        if isinstance(stmt, ast.If):
-            rest = stmts[index + 1 :]
-            body_ends, else_ends = _terminates(stmt.body), _terminates(stmt.orelse)
-            if body_ends or else_ends:
-                if body_ends and not else_ends:
-                    stmt.orelse = stmt.orelse + rest
-                elif else_ends and not body_ends:
-                    stmt.body = stmt.body + rest
-                stmt.body = _single_exit(stmt.body)
-                stmt.orelse = _single_exit(stmt.orelse)
-                out.append(stmt)
-                return out
-            stmt.body = _single_exit(stmt.body)
-            stmt.orelse = _single_exit(stmt.orelse)
-        out.append(stmt)
-        if isinstance(stmt, ast.Return | ast.Raise):
-            return out
-    return out
 
 
 def _assigned_names(stmts: list[ast.stmt], updates: bool = True) -> list[str]:
@@ -1267,7 +1239,7 @@ class _Normalizer:
 
     # -- driver ---------------------------------------------------------------------------
     def run(self) -> AnfFunction:
-        body = _single_exit(list(self.parsed.node.body))
+        body = single_exit(list(self.parsed.node.body))
         self.statements(body)
         self.current = body[-1] if body else self.parsed.node
         result = self.env.get(RETURN)
