@@ -6,11 +6,14 @@ is skipped when its fence reads ```python title="no-run" or when the line before
 fence is the HTML comment <!-- no-run -->. Blocks in other languages (```text, ```bash)
 are never run. Each block is compiled under the name ``docs/PAGE.md:LINE`` so a failure
 points at the page and line, and ``inspect.getsource`` (which the compiler needs) finds
-the functions a block defines.
+the functions a block defines. A page that needs an optional extra says so with a line
+``<!-- requires: dask, distributed -->``; without those modules its test skips, naming the
+extra to install.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import linecache
 import os
 import re
@@ -21,6 +24,14 @@ import pytest
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 FENCE = re.compile(r"^```python(?P<info>[^\n]*)$")
 NO_RUN = "<!-- no-run -->"
+REQUIRES = re.compile(r"^<!-- requires: (?P<modules>[\w., ]+) -->$", re.MULTILINE)
+
+
+def missing_modules(text: str) -> list[str]:
+    """The modules a page declares it needs that are not importable here."""
+    needed = [name.strip() for match in REQUIRES.finditer(text)
+              for name in match.group("modules").split(",") if name.strip()]
+    return [name for name in needed if importlib.util.find_spec(name.split(".")[0]) is None]
 
 
 def python_blocks(text: str) -> list[tuple[int, str, bool]]:
@@ -49,6 +60,12 @@ def pages() -> list[Path]:
         not skipped for _, _, skipped in python_blocks(p.read_text())))
 
 
+def test_requires_line_names_missing_modules() -> None:
+    page = "# Title\n<!-- requires: numpy, surely_not_installed_module -->\n"
+    assert missing_modules(page) == ["surely_not_installed_module"]
+    assert missing_modules("# no requirements\n") == []
+
+
 def test_collector_finds_and_skips_blocks() -> None:
     page = "\n".join(["text", "```python", "a = 1", "```", "<!-- no-run -->", "",
                       "```python", "raise SystemExit", "```", '```python title="no-run"',
@@ -61,6 +78,9 @@ def test_collector_finds_and_skips_blocks() -> None:
 
 @pytest.mark.parametrize("page", pages(), ids=lambda p: p.name)
 def test_page_runs(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    missing = missing_modules(page.read_text())
+    if missing:
+        pytest.skip(f"{page.name} needs {', '.join(missing)}: install the extra it names")
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("ADCOMPILER_DEBUG", raising=False)
     namespace: dict = {"__name__": f"docs_{page.stem}"}
