@@ -92,6 +92,21 @@ def _default_wrt(f: Any) -> Wrt:
     return getattr(f, "__ad_wrt__", 0)
 
 
+def _chosen_wrt(f: Any, wrt: Wrt | None, argnums: int | Sequence[int] | None) -> Wrt:
+    """``wrt``, or JAX's ``argnums`` (integer positions only), or ``f``'s default."""
+    if argnums is None:
+        return _default_wrt(f) if wrt is None else wrt
+    if wrt is not None:
+        raise ADError(f"both wrt={wrt!r} and argnums={argnums!r} were given: argnums is "
+                      "JAX's name for wrt, pass one of them")
+    items = list(argnums) if isinstance(argnums, tuple | list) else [argnums]
+    for item in items:
+        if isinstance(item, bool) or not isinstance(item, int):
+            raise ADError(f"argnums takes integer argument positions, not {item!r}; use "
+                          f"wrt={item!r} to name an argument")
+    return tuple(argnums) if isinstance(argnums, tuple | list) else argnums
+
+
 def _param_names(func: types.FunctionType) -> list[str]:
     sig = inspect.signature(func)
     return [p.name for p in sig.parameters.values()
@@ -556,17 +571,17 @@ class Transformed:
         return f"<adcompiler {self.kind} of {self.func.__qualname__} wrt={self.wrt!r}>"
 
 
-def grad(f: Callable[..., Any], wrt: Wrt | None = None, *, has_aux: bool = False
-         ) -> Transformed:
-    """The gradient of scalar-valued ``f`` with respect to the arguments ``wrt``."""
-    return Transformed(f, "grad", _default_wrt(f) if wrt is None else wrt, has_aux)
+def grad(f: Callable[..., Any], wrt: Wrt | None = None, *, has_aux: bool = False,
+         argnums: int | Sequence[int] | None = None) -> Transformed:
+    """The gradient of scalar-valued ``f`` with respect to the arguments ``wrt``
+    (``argnums=`` is accepted as JAX's name for integer positions)."""
+    return Transformed(f, "grad", _chosen_wrt(f, wrt, argnums), has_aux)
 
 
-def value_and_grad(f: Callable[..., Any], wrt: Wrt | None = None, *, has_aux: bool = False
-                   ) -> Transformed:
+def value_and_grad(f: Callable[..., Any], wrt: Wrt | None = None, *, has_aux: bool = False,
+                   argnums: int | Sequence[int] | None = None) -> Transformed:
     """``f``'s value and gradient from one primal evaluation."""
-    return Transformed(f, "value_and_grad", _default_wrt(f) if wrt is None else wrt,
-                       has_aux)
+    return Transformed(f, "value_and_grad", _chosen_wrt(f, wrt, argnums), has_aux)
 
 
 class Pullback:
@@ -639,6 +654,7 @@ def vjp(f: Callable[..., Any], *args: Any) -> tuple[Any, Pullback]:
 
 def source(f: Callable[..., Any], kind: str = "grad", wrt: Wrt | None = None, *,
            has_aux: bool = False, args: tuple | None = None,
+           argnums: int | Sequence[int] | None = None,
            _ranks_override: dict[str, int] | None = None,
            _containers_override: dict[str, Any] | None = None) -> str:
     """The generated source for ``kind`` without running anything.
@@ -647,7 +663,7 @@ def source(f: Callable[..., Any], kind: str = "grad", wrt: Wrt | None = None, *,
     and types, exactly what a call with such arguments compiles.
     """
     func = _function(f)
-    names, _ = _wrt_names(func, _default_wrt(f) if wrt is None else wrt)
+    names, _ = _wrt_names(func, _chosen_wrt(f, wrt, argnums))
     params = _param_names(func)
     values = _bind(func, args, {}) if args is not None else None
     ranks = _ranks(params, values) if values is not None else (_ranks_override or {})
@@ -921,14 +937,26 @@ def _jacobian_dtype(value: Any, x: Any) -> Any:
     return np.result_type(np.float64, *[k for k in kinds if k.kind in "fc"])
 
 
-def jacobian(f: Callable[..., Any], wrt: Wrt | None = None, *, mode: str = "auto"
-             ) -> Jacobian:
+def jacobian(f: Callable[..., Any], wrt: Wrt | None = None, *, mode: str = "auto",
+             argnums: int | Sequence[int] | None = None) -> Jacobian:
     """``J(*args)`` → the Jacobian of ``f`` with shape ``out.shape + in.shape``.
 
     ``mode="forward"`` takes one jvp per input coordinate, ``"reverse"`` one pullback per
     output coordinate, ``"auto"`` whichever needs fewer sweeps.
     """
-    return Jacobian(f, _default_wrt(f) if wrt is None else wrt, mode)
+    return Jacobian(f, _chosen_wrt(f, wrt, argnums), mode)
+
+
+def jacfwd(f: Callable[..., Any], wrt: Wrt | None = None, *,
+           argnums: int | Sequence[int] | None = None) -> Jacobian:
+    """``jacobian(f, wrt, mode="forward")`` under JAX's name."""
+    return Jacobian(f, _chosen_wrt(f, wrt, argnums), "forward")
+
+
+def jacrev(f: Callable[..., Any], wrt: Wrt | None = None, *,
+           argnums: int | Sequence[int] | None = None) -> Jacobian:
+    """``jacobian(f, wrt, mode="reverse")`` under JAX's name."""
+    return Jacobian(f, _chosen_wrt(f, wrt, argnums), "reverse")
 
 
 class Hessian:
@@ -949,7 +977,12 @@ class Hessian:
         self.__qualname__ = self.__name__
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        rows = tuple(tuple(block(*args, **kwargs) for block in row) for row in self.blocks)
+        values = _bind(self.func, args, kwargs)
+        params = _param_names(self.func)
+        floats = [isinstance(values[params.index(n)], float) for n in self.names]
+        rows = tuple(tuple(_float_if(floats[i] and floats[j], block(*args, **kwargs))
+                           for j, block in enumerate(row))
+                     for i, row in enumerate(self.blocks))
         return rows if self.many else rows[0][0]
 
     @property
@@ -959,6 +992,11 @@ class Hessian:
 
     def __repr__(self) -> str:
         return f"<adcompiler hessian of {self.func.__qualname__} wrt={self.wrt!r}>"
+
+
+def _float_if(plain: bool, entry: Any) -> Any:
+    """A Hessian entry between two Python float arguments is a Python float."""
+    return float(entry) if plain else entry
 
 
 class HessianVectorProduct:
@@ -1021,23 +1059,26 @@ class HessianVectorProduct:
         return f"<adcompiler hvp of {self.func.__qualname__} wrt={self.wrt!r}>"
 
 
-def hessian(f: Callable[..., Any], wrt: Wrt | None = None) -> Hessian:
+def hessian(f: Callable[..., Any], wrt: Wrt | None = None, *,
+            argnums: int | Sequence[int] | None = None) -> Hessian:
     """``H(*args)`` → the Hessian of scalar ``f``: forward mode over the generated gradient."""
-    return Hessian(f, _default_wrt(f) if wrt is None else wrt)
+    return Hessian(f, _chosen_wrt(f, wrt, argnums))
 
 
-def hvp(f: Callable[..., Any], wrt: Wrt | None = None) -> HessianVectorProduct:
+def hvp(f: Callable[..., Any], wrt: Wrt | None = None, *,
+        argnums: int | Sequence[int] | None = None) -> HessianVectorProduct:
     """``hvp(*args, v)`` → H·v for scalar ``f``, one forward sweep over its gradient."""
-    return HessianVectorProduct(f, _default_wrt(f) if wrt is None else wrt)
+    return HessianVectorProduct(f, _chosen_wrt(f, wrt, argnums))
 
 
-def differentiable(f: Callable[..., Any] | None = None, *, wrt: Wrt = 0) -> Any:
+def differentiable(f: Callable[..., Any] | None = None, *, wrt: Wrt | None = None,
+                   argnums: int | Sequence[int] | None = None) -> Any:
     """Mark ``f`` as differentiable; the wrapper calls exactly like ``f``.
 
     The wrapper carries ``.grad()``, ``.value_and_grad()``, ``.vjp()`` and ``.jvp()``;
-    ``wrt`` here
-    is the default for them and for ``ad.grad(wrapper)``.
+    ``wrt`` (or ``argnums``) here is the default for them and for ``ad.grad(wrapper)``.
     """
+    wrt = _chosen_wrt(None, wrt, argnums)
     if f is None:
         return lambda func: differentiable(func, wrt=wrt)
     func = _function(f)
@@ -1049,10 +1090,10 @@ def differentiable(f: Callable[..., Any] | None = None, *, wrt: Wrt = 0) -> Any:
 
     wrapper.__ad_function__ = func  # type: ignore[attr-defined]
     wrapper.__ad_wrt__ = wrt  # type: ignore[attr-defined]
-    wrapper.grad = lambda wrt=None, has_aux=False: grad(  # type: ignore[attr-defined]
-        wrapper, wrt, has_aux=has_aux)
-    wrapper.value_and_grad = lambda wrt=None, has_aux=False: value_and_grad(  # type: ignore
-        wrapper, wrt, has_aux=has_aux)
+    wrapper.grad = lambda wrt=None, has_aux=False, argnums=None: grad(  # type: ignore
+        wrapper, wrt, has_aux=has_aux, argnums=argnums)
+    wrapper.value_and_grad = lambda wrt=None, has_aux=False, argnums=None: value_and_grad(
+        wrapper, wrt, has_aux=has_aux, argnums=argnums)  # type: ignore[attr-defined]
     wrapper.vjp = lambda *args: vjp(wrapper, *args)  # type: ignore[attr-defined]
     wrapper.jvp = lambda primals, tangents: jvp(  # type: ignore[attr-defined]
         wrapper, primals, tangents)

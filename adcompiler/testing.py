@@ -84,6 +84,7 @@ def check_grads(
     atol: float = 1e-5,
     rtol: float = 1e-4,
     seed: int = 0,
+    argnums: int | Sequence[int] | None = None,
 ) -> None:
     """Raise ``AssertionError`` unless the generated derivatives match finite differences.
 
@@ -101,7 +102,8 @@ def check_grads(
         raise ValueError(f"order={order!r}: check_grads checks order 1 or 2")
     func = unwrap(f)
     params = api._param_names(func)
-    names, _ = api._wrt_names(func, wrt)
+    names, _ = api._wrt_names(func, api._chosen_wrt(f, wrt if argnums is None else None,
+                                                     argnums))
     indices = [params.index(n) for n in names]
     args = list(args)
     rng = np.random.default_rng(seed)
