@@ -526,6 +526,16 @@ class Transformed:
         what = self.func.__qualname__
         if self.inner is not None:
             what = f"the gradient of {what} (the function differentiated here)"
+        if loss is None:
+            return NonScalarOutputError(
+                f"{what} returned None, so there is nothing to differentiate: is its "
+                "'return' statement missing? grad and value_and_grad need a function "
+                "that returns a scalar (return the loss, e.g. 'return np.sum(...)')")
+        dtype = getattr(loss, "dtype", None)
+        if np.dtype(dtype if dtype is not None else np.asarray(loss).dtype).kind not in "biufc":
+            return NonScalarOutputError(
+                f"{what} returned a {type(loss).__name__}, not a number; grad and "
+                "value_and_grad need a function that returns a float or 0-d float array")
         return NonScalarOutputError(
             f"{what} returned a value of shape {np.shape(loss)}; "
             "grad and value_and_grad need a scalar output. Use ad.vjp(f, *args) to "

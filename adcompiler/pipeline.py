@@ -22,7 +22,7 @@ from .errors import ADError
 from .frontend.generated import is_generated, prepare_generated
 from .frontend.normalize import AnfFunction, normalize
 from .frontend.parse import ParsedFunction, parse_function
-from .frontend.validate import validate
+from .frontend.validate import require_result, validate
 from .optimize import optimize
 from .runtime import zeros_like_tree
 from .transform.batched import batched_forward_transform
@@ -299,6 +299,8 @@ def build(
     if is_generated(func):
         prepare_generated(parsed)
     validate(parsed)
+    if not callee and not is_generated(func):
+        require_result(parsed)
     anf = normalize(parsed)
     _debug("normalize", ast.unparse(anf.body_module()), debug)
     if kind in ("jvp", "jvp_batched"):

@@ -3,23 +3,54 @@
 Comments do not exist in an AST, so the transformer marks the first statement of each
 adjoint block with the user's line number; the printer emits a ``# line N: <code>``
 comment above it (once per run of blocks from the same line).
+
+User text must never become code. The quoted line is the user's text, and a comment
+ends at any character Python or ``str.splitlines`` treats as a line break (``\\r``,
+form feed, ``\\x0b``, ``\\x1c``-``\\x1e``, ``\\x85``, U+2028, U+2029 as well as
+``\\n``), so :func:`comment_text` escapes every character that is not printable before
+the text reaches the printer (which also keeps terminal control sequences and bidi
+overrides out of the shown source). The marker a comment travels under is
+unguessable (a per-process nonce), comment lines are found with the tokenizer rather
+than by matching text, and :func:`to_source` re-parses what it prints and checks that
+it is the tree it was given, statement for statement and name for name. String
+literals are printed by ``repr`` (one line, non-printable characters escaped), so
+no user character reaches the source raw.
+
+>>> print(comment_text("y = x  # a\\u2028b\\x0c"), end="")
+y = x  # a\\u2028b\\x0c
 """
 
 from __future__ import annotations
 
 import ast
+import io
 import linecache
+import secrets
+import tokenize
 
 import astor
 
-__all__ = ["COMMENT_PREFIX", "comment", "to_source"]
+from ..errors import ADError
 
-COMMENT_PREFIX = "#ADCOMMENT#"
+__all__ = ["COMMENT_PREFIX", "comment", "comment_text", "to_source"]
+
+COMMENT_PREFIX = f"#ADCOMMENT-{secrets.token_hex(8)}#"
+
+
+def comment_text(text: str) -> str:
+    """``text`` with every non-printable character escaped, so it fits on one line.
+
+    ``str.isprintable`` is false for every line-breaking character (they are control,
+    line-separator or paragraph-separator characters), for tabs and for format
+    characters such as bidi overrides; each becomes its ``\\x``/``\\u`` escape.
+    """
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii")
+                   for ch in text)
 
 
 def comment(text: str) -> ast.Expr:
-    """A statement that prints as ``# text``."""
-    return ast.Expr(value=ast.Constant(COMMENT_PREFIX + text))
+    """A statement that prints as ``# text`` (with ``text`` made safe by ``comment_text``)."""
+    return ast.Expr(value=ast.Constant(COMMENT_PREFIX + comment_text(text)))
 
 
 def with_line_comments(stmts: list[ast.stmt], filename: str) -> list[ast.stmt]:
@@ -69,21 +100,99 @@ class _NegativeLiterals(ast.NodeTransformer):
         return node
 
 
+def _one_line_string(s: str | bytes, *args: object, **kwargs: object) -> str:
+    """Every string literal as ``repr`` prints it: on one line, every non-printable
+    character escaped. (astor's default prints some strings triple-quoted with their
+    line breaks raw, and decides which by ``eval``-ing the user's text.)"""
+    return repr(s)
+
+
+def _comment_lines(text: str) -> dict[int, tuple[str, str]]:
+    """Physical line number -> (indent, comment text) of each comment marker statement.
+
+    A marker is a string token that is a whole statement (an indent before it, a newline
+    after it) whose value starts with the nonce prefix; the tokenizer, not a text match,
+    decides that, so a user string that happens to look like one is left alone.
+    """
+    found: dict[int, tuple[str, str]] = {}
+    tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
+    for i, tok in enumerate(tokens):
+        if tok.type != tokenize.STRING or i + 1 >= len(tokens):
+            continue
+        before = tokens[i - 1].type if i else tokenize.NEWLINE
+        if before not in (tokenize.NEWLINE, tokenize.NL, tokenize.INDENT, tokenize.DEDENT):
+            continue
+        if tokens[i + 1].type != tokenize.NEWLINE or tok.start[0] != tok.end[0]:
+            continue
+        value = ast.literal_eval(tok.string)
+        if isinstance(value, str) and value.startswith(COMMENT_PREFIX):
+            found[tok.start[0]] = (tok.line[: tok.start[1]], value[len(COMMENT_PREFIX):])
+    return found
+
+
+_NUMBER = (int, float, complex)
+
+
+class _Shape(ast.NodeVisitor):
+    """What the printed source must keep: every statement, name and string, in order.
+
+    Expression node types are left out (astor prints ``del a, b`` as ``del (a, b)``,
+    and spells ``inf``, ``nan`` and negative zero as expressions), and so are numbers:
+    neither is text a user could smuggle code through. An injected statement, name or
+    string changes the sequence.
+    """
+
+    def __init__(self) -> None:
+        self.items: list[object] = []
+
+    def generic_visit(self, node: ast.AST) -> None:
+        if _numeric(node) or _is_comment(node) or isinstance(  # type: ignore[arg-type]
+                node, ast.expr_context):
+            return
+        if isinstance(node, ast.stmt):
+            self.items.append(type(node).__name__)
+        for name, value in ast.iter_fields(node):
+            if name != "kind" and isinstance(value, str | bytes):
+                self.items.append((name, value))
+        super().generic_visit(node)
+
+
+def _numeric(node: ast.AST) -> bool:
+    if isinstance(node, ast.Constant):
+        return type(node.value) in _NUMBER
+    if isinstance(node, ast.UnaryOp):
+        return _numeric(node.operand)
+    if isinstance(node, ast.BinOp):
+        return _numeric(node.left) and _numeric(node.right)
+    return False
+
+
+def _shape(node: ast.AST) -> list[object]:
+    visitor = _Shape()
+    visitor.visit(node)
+    return visitor.items
+
+
 def to_source(node: ast.AST) -> str:
-    """Readable source for ``node``, with comment markers turned into comments."""
+    """Readable source for ``node``, with comment markers turned into comments.
+
+    Raises ``ADError`` if the text would not parse back to ``node`` (a printer bug must
+    stop the build, never change what runs).
+    """
     _fill_empty_blocks(node)
     node = _NegativeLiterals().visit(node)
-    text = astor.to_source(ast.fix_missing_locations(node))
-    lines = []
-    for line in text.splitlines():
-        stripped = line.strip()
-        quote = next((q for q in ('"""', "'", '"') if stripped.startswith(q + COMMENT_PREFIX)),
-                     None)
-        if quote is not None:
-            indent = line[: len(line) - len(line.lstrip())]
-            body = stripped[len(quote) + len(COMMENT_PREFIX) : -len(quote)]
-            body = body.encode("utf-8").decode("unicode_escape") if "\\" in body else body
-            lines.append(f"{indent}# {body}")
-        else:
-            lines.append(line)
-    return "\n".join(lines) + "\n"
+    text = astor.to_source(ast.fix_missing_locations(node), pretty_string=_one_line_string)
+    comments = _comment_lines(text)
+    lines = text.split("\n")  # every string literal is one line (_one_line_string)
+    for number, (indent, body) in comments.items():
+        lines[number - 1] = f"{indent}# {body}"
+    out = "\n".join(lines)
+    if not out.endswith("\n"):
+        out += "\n"
+    body_of = node.body if isinstance(node, ast.Module) else [node]
+    expected = [item for stmt in body_of for item in _shape(stmt)]
+    if [item for stmt in ast.parse(out).body for item in _shape(stmt)] != expected:
+        raise ADError("internal error: the generated source does not read back as the "
+                      "generated code; please report this with the function you "
+                      "differentiated")
+    return out

@@ -10,6 +10,7 @@ The source is registered with ``linecache`` so tracebacks show generated lines.
 
 from __future__ import annotations
 
+import ast
 import itertools
 import linecache
 import types
@@ -18,10 +19,34 @@ from typing import Any
 __all__ = ["compile_functions"]
 
 _counter = itertools.count()
+_FACTORY = "__adcompiler_factory__"
 
 
 def _cell(value: Any) -> types.CellType:
     return types.CellType(value)
+
+
+def _factory(source: str, filename: str, names: list[str], helpers: dict[str, Any],
+             user_func: types.FunctionType) -> ast.Module:
+    """``def <factory>(): <free> = None ...; <source>; return (<names>,)`` as a tree.
+
+    The factory makes the helpers and the user's closure variables free variables of the
+    generated functions (cells, filled in afterwards). It is built from the parsed
+    source, not by indenting its text, so a string constant spanning lines keeps its
+    characters and line numbers in tracebacks are those of the source users see.
+    """
+    module = ast.parse(source, filename)
+    free = sorted(set(helpers) | set(user_func.__code__.co_freevars))
+    unset = [ast.Assign(targets=[ast.Name(id=n, ctx=ast.Store())], value=ast.Constant(None),
+                        lineno=1, col_offset=0) for n in free]
+    returned = ast.Return(value=ast.Tuple(elts=[ast.Name(id=n, ctx=ast.Load()) for n in names],
+                                          ctx=ast.Load()), lineno=1, col_offset=0)
+    factory = ast.FunctionDef(
+        name=_FACTORY, args=ast.arguments(posonlyargs=[], args=[], vararg=None, kwonlyargs=[],
+                                          kw_defaults=[], kwarg=None, defaults=[]),
+        body=[*unset, *module.body, returned], decorator_list=[], returns=None,
+        type_comment=None, lineno=1, col_offset=0)
+    return ast.fix_missing_locations(ast.Module(body=[factory], type_ignores=[]))
 
 
 def compile_functions(
@@ -33,14 +58,8 @@ def compile_functions(
 ) -> dict[str, types.FunctionType]:
     """Compile ``source`` (one or more defs) and return the functions called ``names``."""
     filename = f"<adcompiler {label} #{next(_counter)}>"
-    free = sorted(set(helpers) | set(user_func.__code__.co_freevars))
-    factory_src = "def __adcompiler_factory__():\n"
-    factory_src += "".join(f"    {n} = None\n" for n in free)
-    factory_src += "".join("    " + line + "\n" for line in source.splitlines())
-    factory_src += f"    return ({', '.join(names)},)\n"
-    code = compile(factory_src, filename, "exec")
-    linecache.cache[filename] = (len(factory_src), None, factory_src.splitlines(True),
-                                 filename)
+    code = compile(_factory(source, filename, names, helpers, user_func), filename, "exec")
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     factory_code = next(c for c in code.co_consts if isinstance(c, types.CodeType))
     user_cells = dict(zip(user_func.__code__.co_freevars, user_func.__closure__ or (),
                           strict=True))
@@ -53,6 +72,7 @@ def compile_functions(
             )
             func = types.FunctionType(const, user_func.__globals__, const.co_name, None,
                                       closure)
+            func.__qualname__ = const.co_name  # not "<factory>.<locals>.name"
             func.__ad_generated__ = label  # type: ignore[attr-defined]  (see higher order)
             out[const.co_name] = func
     return out

@@ -76,6 +76,10 @@ from .parse import UNRESOLVED, ParsedFunction, parse_function
 
 __all__ = ["AnfFunction", "normalize"]
 
+# expressions a later stage may refuse, quoting them (see ``_Normalizer.expr``)
+_QUOTED = (ast.BinOp, ast.UnaryOp, ast.Call, ast.Attribute, ast.Subscript, ast.Compare,
+           ast.BoolOp)
+
 RETURN = "<return>"
 
 _BINOP_HINT = {ast.Add: "t", ast.Sub: "t", ast.Mult: "t", ast.Div: "t", ast.Pow: "t"}
@@ -392,12 +396,21 @@ class _Normalizer:
         return "t"
 
     def expr(self, node: ast.expr) -> ast.expr:
-        """Normalize one level: the result's operands are atoms."""
+        """Normalize one level: the result's operands are atoms.
+
+        The result remembers the user's expression as ``ad_origin``, so a later stage
+        that refuses it quotes the user's code, not the temporaries (``errors.user_code``).
+        """
         method = getattr(self, "expr_" + type(node).__name__, None)
         if method is None:
             raise self.error(f"the expression {ast.unparse(node)!r} ({type(node).__name__})",
                              node)
-        return method(node)
+        result = method(node)
+        if isinstance(result, _QUOTED) and result is not node and (
+                getattr(node, "end_col_offset", None) is not None) and not hasattr(
+                result, "ad_origin"):
+            result.ad_origin = getattr(node, "ad_origin", node)  # type: ignore[attr-defined]
+        return result
 
     def expr_Constant(self, node: ast.Constant) -> ast.expr:
         return node
@@ -927,11 +940,12 @@ class _Normalizer:
         current = self.load(target.id, target)
         if not self.fresh.get(current.id, False):
             what = "the argument" if current.id in self.params else "the variable"
+            written = ast.unparse(ast.BinOp(left=ast.Name(id=target.id, ctx=ast.Load()),
+                                            op=stmt.op, right=stmt.value))
             raise self.error(
                 f"augmented assignment to {what} {target.id!r}: if it is an array, "
-                f"'{target.id} {ast.unparse(stmt.op)}= ...' would modify in place an array "
-                f"that something else also holds. Write '{target.id} = {target.id} "
-                f"{ast.unparse(stmt.op)} ...' instead",
+                f"{ast.unparse(stmt)!r} would modify in place an array that something "
+                f"else also holds. Write '{target.id} = {written}' instead",
                 stmt,
             )
         value = ast.BinOp(left=current, op=stmt.op, right=self.atom(stmt.value))

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import ast
 
-from ..errors import UnsupportedSyntaxError
+from ..errors import NonScalarOutputError, UnsupportedSyntaxError
 from .parse import ParsedFunction
 
-__all__ = ["validate"]
+__all__ = ["require_result", "validate"]
 
 _REFUSED_STATEMENTS: dict[type, str] = {
     ast.Try: "try/except (exceptions cannot be differentiated through; move the try "
@@ -95,3 +95,29 @@ def validate(parsed: ParsedFunction) -> None:
             _check_target(parsed, node.target)
         elif isinstance(node, ast.For) and not isinstance(node.target, ast.Name | ast.Tuple):
             raise _fail(parsed, node, "a for-loop target that is not a name or a tuple")
+
+
+def _returns_value(node: ast.AST) -> bool:
+    """Whether a ``return <value>`` sits in ``node``'s own body (not in nested defs)."""
+    for child in ast.iter_child_nodes(node):
+        if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda |
+                      ast.ClassDef):
+            continue
+        if isinstance(child, ast.Return) and child.value is not None and not (
+                isinstance(child.value, ast.Constant) and child.value.value is None):
+            return True
+        if _returns_value(child):
+            return True
+    return False
+
+
+def require_result(parsed: ParsedFunction) -> None:
+    """The function being differentiated must return something: a forgotten ``return``
+    is the likeliest mistake, and its symptom (the value None) says nothing about it."""
+    if not _returns_value(parsed.node):
+        last = parsed.node.body[-1]
+        raise NonScalarOutputError(
+            f"{parsed.name!r} has no 'return <value>' statement, so it returns None and "
+            "there is nothing to differentiate. Add the missing 'return' (for example "
+            "'return loss' at the end of the function)",
+            parsed.location(last))

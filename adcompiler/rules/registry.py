@@ -45,7 +45,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import NonDifferentiableError
+from ..errors import NonDifferentiableError, public_name
 
 __all__ = [
     "Rule",
@@ -163,7 +163,9 @@ def _describe(obj: Any) -> str:
         return f".{obj[1]}()"
     module = getattr(obj, "__module__", None)
     name = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None) or repr(obj)
-    if module in ("numpy", "numpy.linalg") or (module is None and hasattr(obj, "nin")):
+    if module is None and hasattr(obj, "nin"):
+        return public_name(obj)  # a ufunc does not say where it lives
+    if module in ("numpy", "numpy.linalg"):
         return f"np.{name}" if module != "numpy.linalg" else f"np.linalg.{name}"
     return f"{module}.{name}" if module and module != "builtins" else str(name)
 

@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ADError
+from ..errors import ADError, user_code
 from ..frontend.normalize import AnfFunction, walk_statements
 from ..optimize.simplify import is_zero
 from ..pytree import is_container, tree_map
@@ -300,7 +300,7 @@ class _Batched(_Forward):
                          tangent, order)
         if kind == "rule" and prim.rule is not None:
             return self.batched_rule(stmt, prim, result, out)
-        raise self.refuse(prim.what or ast.unparse(stmt.value))
+        raise self.refuse(prim.what or repr(user_code(stmt.value)))
 
     def batched_rule(self, stmt: ast.Assign, prim: Primitive, result: str,
                      out: list[ast.stmt]) -> ast.expr:
@@ -323,7 +323,7 @@ class _Batched(_Forward):
         elementwise = key in _OPERATORS or isinstance(key, np.ufunc) or key is np.where
         if not elementwise or rule.forward is None or prim.keywords or not (
                 _elementwise_template(rule.forward)):
-            raise self.refuse(prim.what or ast.unparse(stmt.value))
+            raise self.refuse(prim.what or repr(user_code(stmt.value)))
         self.expand_to = self.rank(_name(result))
         try:
             value = self.fill_forward(stmt, prim, result, out)

@@ -39,7 +39,14 @@ from typing import Any
 import numpy as np
 
 from ..control import UserRule
-from ..errors import ADError, NonDifferentiableError, UnsupportedSyntaxError
+from ..errors import (
+    ADError,
+    NonDifferentiableError,
+    UnsupportedSyntaxError,
+    at_call_site,
+    no_rule_message,
+    user_code,
+)
 from ..frontend.generated import is_generated
 from ..frontend.normalize import AnfFunction
 from ..frontend.parse import UNRESOLVED
@@ -186,7 +193,8 @@ class _Forward(_Reverse):
                 "then transformed from its Python source) to take second derivatives")
         rule = registry.rule_for(callee) if callee is not UNRESOLVED else None
         keywords = {k.arg: k.value for k in call.keywords if k.arg}
-        what = registry.describe(callee) if callee is not UNRESOLVED else ast.unparse(call)
+        what = registry.describe(callee) if callee is not UNRESOLVED else (
+            f"the call {user_code(call)!r}")
         if rule is not None and rule.user_forward is not None and not starred:
             return Primitive("custom", args=list(call.args), keywords=keywords, what=what,
                              callee=ForwardUserRule(callee, rule.user_forward))
@@ -284,7 +292,7 @@ class _Forward(_Reverse):
                     isinstance(call.func.value, ast.Name)) and (
                     call.func.value.id in self.active and call.func.value.id in self.locals):
                 raise self.error(UnsupportedSyntaxError,
-                                 f"the method call {ast.unparse(call)!r} kept for its side "
+                                 f"the method call {user_code(call)!r} kept for its side "
                                  "effect on a differentiated value (it would change the "
                                  "value in place, not its tangent); assign a new value "
                                  "instead (y = np.sort(y))")
@@ -380,12 +388,8 @@ class _Forward(_Reverse):
             return ast.Dict(keys=copy.deepcopy(stmt.value.keys),
                             values=[self.materialised(v) for v in stmt.value.values])
         if kind == "nondiff":
-            raise self.error(
-                NonDifferentiableError,
-                f"no forward-mode derivative rule for {prim.what}, and it has no Python "
-                "source to transform. Register one with @ad.derivative(of=..., "
-                "mode='forward'), or wrap the value in ad.stop_gradient() if it should not "
-                "be differentiated")
+            raise self.error(NonDifferentiableError,
+                             no_rule_message(prim.what, prim.callee, mode="forward"))
         raise self.error(UnsupportedSyntaxError,  # pragma: no cover - every kind is above
                          f"{ast.unparse(stmt)} in forward mode")
 
@@ -574,7 +578,7 @@ class _Forward(_Reverse):
                                     containers=self.callee_containers(atoms),
                                     statics=self.callee_statics(atoms))
         except ADError as exc:
-            raise exc.with_location(self.parsed.location(stmt)) from None
+            raise at_call_site(exc, callee, self.parsed.location(stmt)) from None
         function = self.scope.bind(f"{callee.__name__}_jvp", jvp)
         args = [*atoms.values(), *(self.tangent_of(atoms[p]) for p in wrt)]
         out = [ast.copy_location(ast.Assign(targets=[pair], value=_call(_name(function),

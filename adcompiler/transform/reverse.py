@@ -40,7 +40,15 @@ import numpy as np
 from ..analysis.activity import analyze, varied_names
 from ..analysis.shapes import Shapes
 from ..control import UserRule, checkpoint, stop_gradient, with_derivative
-from ..errors import ADError, NonDifferentiableError, UnsupportedSyntaxError
+from ..errors import (
+    ADError,
+    NonDifferentiableError,
+    UnsupportedSyntaxError,
+    at_call_site,
+    no_rule_message,
+    operator_symbol,
+    user_code,
+)
 from ..frontend.normalize import AnfFunction, walk_statements
 from ..frontend.parse import UNRESOLVED
 from ..rules import registry
@@ -290,7 +298,7 @@ class _Reverse:
             return Primitive("copy", args=[value])
         if isinstance(value, ast.BinOp):
             rule = registry.rule_for(type(value.op))
-            what = f"the operator {ast.unparse(value)!r}"
+            what = f"the operator {operator_symbol(value.op)} in {user_code(value)!r}"
             if rule is None or not rule.has_reverse:
                 return Primitive("nondiff", what=what)
             return Primitive("rule", rule, [value.left, value.right], what=what)
@@ -298,7 +306,7 @@ class _Reverse:
             if isinstance(value.op, ast.Not | ast.Invert):
                 return Primitive("zero")
             rule = registry.rule_for(type(value.op))
-            return Primitive("rule", rule, [value.operand], what=ast.unparse(value))
+            return Primitive("rule", rule, [value.operand], what=repr(user_code(value)))
         if isinstance(value, ast.Compare | ast.JoinedStr):
             return Primitive("zero")
         if isinstance(value, ast.Tuple | ast.List):
@@ -314,14 +322,14 @@ class _Reverse:
             return Primitive("attr", rule, [value.value], what=f"the attribute .{value.attr}")
         if isinstance(value, ast.Call):
             return self._classify_call(value)
-        return Primitive("nondiff", what=ast.unparse(value))
+        return Primitive("nondiff", what=f"the expression {user_code(value)!r}")
 
     def _classify_call(self, call: ast.Call) -> Primitive:
         func = call.func
         if any(isinstance(a, ast.Starred) for a in call.args) or any(
             k.arg is None for k in call.keywords
         ):
-            return Primitive("nondiff", what=f"the call {ast.unparse(call)!r} with * or **")
+            return Primitive("nondiff", what=f"the call {user_code(call)!r} with * or **")
         keywords = {k.arg: k.value for k in call.keywords if k.arg}
         args = list(call.args)
         callee = self.resolve_callee(func)
@@ -335,7 +343,7 @@ class _Reverse:
                 return Primitive("zero")
             return Primitive("rule", rule, [func.value, *args], keywords, what=what)
         if callee is UNRESOLVED:
-            return Primitive("nondiff", what=f"the call {ast.unparse(call)!r}")
+            return Primitive("nondiff", what=f"the call {user_code(call)!r}")
         rule = registry.rule_for(callee)
         what = registry.describe(callee)
         if rule is not None and rule.user_reverse is not None:
@@ -360,7 +368,7 @@ class _Reverse:
             if isinstance(callee, types.FunctionType) and not module.startswith("numpy"):
                 return Primitive("user", args=args, keywords=keywords,
                                  what=callee.__qualname__, callee=callee)
-            return Primitive("nondiff", what=what)
+            return Primitive("nondiff", what=what, callee=callee)
         return Primitive("rule", rule, args, keywords, what=what)
 
     def differentiable(self, stmt: ast.stmt) -> bool:
@@ -811,7 +819,7 @@ class _Reverse:
                 self.is_varied(base) or any(self.is_varied(a) for a in operands)
             ):
                 raise self.error(UnsupportedSyntaxError,
-                                 f"the in-place method call {ast.unparse(call)!r} on a "
+                                 f"the in-place method call {user_code(call)!r} on a "
                                  "differentiated value")
         if self.resolve_callee(call.func) is print:
             return
@@ -821,7 +829,7 @@ class _Reverse:
             return  # ``LOG.append(x)`` on a global object: a side effect, run as written
         if any(self.is_varied(a.value if isinstance(a, ast.Starred) else a) for a in operands):
             raise self.error(UnsupportedSyntaxError,
-                             f"the call {ast.unparse(call)!r}, kept only for its effect, "
+                             f"the call {user_code(call)!r}, kept only for its effect, "
                              "on a differentiated value: an in-place update is invisible to "
                              "the derivative. Assign the result instead (y = f(x))")
 
@@ -835,7 +843,7 @@ class _Reverse:
                 isinstance(k.value, ast.Constant) and k.value.value is None)
                 for k in call.keywords):
             raise self.error(UnsupportedSyntaxError,
-                             f"the call {ast.unparse(call)!r} with out=: writing into an "
+                             f"the call {user_code(call)!r} with out=: writing into an "
                              "existing array is invisible to the derivative; assign the "
                              "result instead")
 
@@ -881,11 +889,7 @@ class _Reverse:
         elif prim.kind in ("user", "custom", "checkpoint"):
             contributions = self.user_call_adjoint(stmt, prim, result, g, out)
         elif prim.kind == "nondiff":
-            raise self.error(
-                NonDifferentiableError,
-                f"no derivative rule for {prim.what}, and it has no Python source to "
-                "transform. Register one with @ad.derivative(of=...), or wrap the value in "
-                "ad.stop_gradient() if it should not be differentiated")
+            raise self.error(NonDifferentiableError, no_rule_message(prim.what, prim.callee))
         self.state.discard(result)
         self.owned.discard(result)
         for name, contribution in contributions:
@@ -923,7 +927,7 @@ class _Reverse:
                 isinstance(a, ast.Name) and (a.id in self.sequences or isinstance(
                     self.children.get(a.id), dict)) for a in prim.args):
             raise self.error(UnsupportedSyntaxError,
-                             f"the operator {ast.unparse(stmt.value)!r} on a list or tuple "
+                             f"the operator {user_code(stmt.value)!r} on a list or tuple "
                              "(concatenation or repetition); build the list with append, a "
                              "comprehension or [*a, b]")
         assert rule is not None
@@ -1125,7 +1129,7 @@ class _Reverse:
                                                   containers=self.callee_containers(atoms),
                                                   statics=self.callee_statics(atoms))
         except ADError as exc:
-            raise exc.with_location(self.parsed.location(stmt)) from None
+            raise at_call_site(exc, callee, self.parsed.location(stmt)) from None
         name = callee.__name__ + ("_checkpoint" if prim.kind == "checkpoint" else "")
         return UserCall(
             forward=self.scope.bind(f"{name}_forward", forward),
