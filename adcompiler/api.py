@@ -34,6 +34,7 @@ from .pytree import version_cell as _tree_version_cell
 from .rules.registry import rule_for, rules_version
 from .rules.registry import version_cell as _rules_version_cell
 from .runtime import zeros_like_tree
+from .tracebacks import api_boundary
 from .transform.forward import zero_tangent
 
 __all__ = ["differentiable", "grad", "hessian", "hvp", "jacobian", "jvp", "source",
@@ -535,13 +536,14 @@ class Transformed:
         if np.dtype(dtype if dtype is not None else np.asarray(loss).dtype).kind not in "biufc":
             return NonScalarOutputError(
                 f"{what} returned a {type(loss).__name__}, not a number; grad and "
-                "value_and_grad need a function that returns a float or 0-d float array")
+                "value_and_grad need a function that returns a scalar (a float or 0-d array)")
         return NonScalarOutputError(
             f"{what} returned a value of shape {np.shape(loss)}; "
             "grad and value_and_grad need a scalar output. Use ad.vjp(f, *args) to "
             "pull back a cotangent of that shape, or ad.jacobian(f) for the full "
             "Jacobian")
 
+    @api_boundary
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if self._plain_grad and not kwargs:
             shortcut = self._shortcut(args)
@@ -565,6 +567,7 @@ class Transformed:
         return value, grads
 
     @property
+    @api_boundary
     def source(self) -> str:
         """The generated source (of the last call's specialisation, or a generic one)."""
         if self.inner is not None:
@@ -581,6 +584,7 @@ class Transformed:
         return f"<adcompiler {self.kind} of {self.func.__qualname__} wrt={self.wrt!r}>"
 
 
+@api_boundary
 def grad(f: Callable[..., Any], wrt: Wrt | None = None, *, has_aux: bool = False,
          argnums: int | Sequence[int] | None = None) -> Transformed:
     """The gradient of scalar-valued ``f`` with respect to the arguments ``wrt``
@@ -588,6 +592,7 @@ def grad(f: Callable[..., Any], wrt: Wrt | None = None, *, has_aux: bool = False
     return Transformed(f, "grad", _chosen_wrt(f, wrt, argnums), has_aux)
 
 
+@api_boundary
 def value_and_grad(f: Callable[..., Any], wrt: Wrt | None = None, *, has_aux: bool = False,
                    argnums: int | Sequence[int] | None = None) -> Transformed:
     """``f``'s value and gradient from one primal evaluation."""
@@ -622,6 +627,7 @@ class Pullback:
                 raise ADError(f"the cotangent{where} has shape {np.shape(leaf)}, the output "
                               f"has shape {np.shape(want)}")
 
+    @api_boundary
     def __call__(self, cotangent: Any) -> tuple[Any, ...]:
         self._check(cotangent)
         grads = self._function(*self._saved, cotangent)
@@ -639,6 +645,7 @@ def _float_like(value: Any) -> bool:
     return dtype is not None and np.dtype(dtype).kind in "fc"
 
 
+@api_boundary
 def vjp(f: Callable[..., Any], *args: Any) -> tuple[Any, Pullback]:
     """``(f(*args), pullback)``; ``pullback(ct)`` gives one cotangent per argument."""
     if _derivative(f) is not None:
@@ -662,6 +669,7 @@ def vjp(f: Callable[..., Any], *args: Any) -> tuple[Any, Pullback]:
     return value, pull
 
 
+@api_boundary
 def source(f: Callable[..., Any], kind: str = "grad", wrt: Wrt | None = None, *,
            has_aux: bool = False, args: tuple | None = None,
            argnums: int | Sequence[int] | None = None,
@@ -787,6 +795,7 @@ def _jvp_call(func: types.FunctionType, primals: Sequence[Any], tangents: Sequen
     return value, _like(tangent, value), generated
 
 
+@api_boundary
 def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]
         ) -> tuple[Any, Any]:
     """Forward mode: ``(f(*primals), J·tangents)`` from one sweep of generated code.
@@ -836,6 +845,7 @@ class Jacobian:
         self.__name__ = f"jacobian_{self.func.__name__}"
         self.__qualname__ = self.__name__
 
+    @api_boundary
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         values = _bind(self.func, args, kwargs)
         _check_differentiable(self.func, self.params, self.names, values)
@@ -925,6 +935,7 @@ class Jacobian:
         return np.stack(rows).astype(dtype, copy=False).reshape(out_shape + np.shape(x))
 
     @property
+    @api_boundary
     def source(self) -> str:
         """The generated code the last call ran (jvp or vjp), or the generic jvp/vjp."""
         if self._source is not None:
@@ -947,6 +958,7 @@ def _jacobian_dtype(value: Any, x: Any) -> Any:
     return np.result_type(np.float64, *[k for k in kinds if k.kind in "fc"])
 
 
+@api_boundary
 def jacobian(f: Callable[..., Any], wrt: Wrt | None = None, *, mode: str = "auto",
              argnums: int | Sequence[int] | None = None) -> Jacobian:
     """``J(*args)`` → the Jacobian of ``f`` with shape ``out.shape + in.shape``.
@@ -957,12 +969,14 @@ def jacobian(f: Callable[..., Any], wrt: Wrt | None = None, *, mode: str = "auto
     return Jacobian(f, _chosen_wrt(f, wrt, argnums), mode)
 
 
+@api_boundary
 def jacfwd(f: Callable[..., Any], wrt: Wrt | None = None, *,
            argnums: int | Sequence[int] | None = None) -> Jacobian:
     """``jacobian(f, wrt, mode="forward")`` under JAX's name."""
     return Jacobian(f, _chosen_wrt(f, wrt, argnums), "forward")
 
 
+@api_boundary
 def jacrev(f: Callable[..., Any], wrt: Wrt | None = None, *,
            argnums: int | Sequence[int] | None = None) -> Jacobian:
     """``jacobian(f, wrt, mode="reverse")`` under JAX's name."""
@@ -986,6 +1000,7 @@ class Hessian:
         self.__name__ = f"hessian_{self.func.__name__}"
         self.__qualname__ = self.__name__
 
+    @api_boundary
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         values = _bind(self.func, args, kwargs)
         params = _param_names(self.func)
@@ -996,6 +1011,7 @@ class Hessian:
         return rows if self.many else rows[0][0]
 
     @property
+    @api_boundary
     def source(self) -> str:
         """The jvp of the generated gradient that the last call ran (first block)."""
         return self.blocks[0][0].source
@@ -1029,6 +1045,7 @@ class HessianVectorProduct:
         self.__name__ = f"hvp_{self.func.__name__}"
         self.__qualname__ = self.__name__
 
+    @api_boundary
     def __call__(self, *args: Any) -> Any:
         if not args:
             raise ADError(f"{self!r} takes the arguments of {self.func.__qualname__} and "
@@ -1069,18 +1086,21 @@ class HessianVectorProduct:
         return f"<adcompiler hvp of {self.func.__qualname__} wrt={self.wrt!r}>"
 
 
+@api_boundary
 def hessian(f: Callable[..., Any], wrt: Wrt | None = None, *,
             argnums: int | Sequence[int] | None = None) -> Hessian:
     """``H(*args)`` → the Hessian of scalar ``f``: forward mode over the generated gradient."""
     return Hessian(f, _chosen_wrt(f, wrt, argnums))
 
 
+@api_boundary
 def hvp(f: Callable[..., Any], wrt: Wrt | None = None, *,
         argnums: int | Sequence[int] | None = None) -> HessianVectorProduct:
     """``hvp(*args, v)`` → H·v for scalar ``f``, one forward sweep over its gradient."""
     return HessianVectorProduct(f, _chosen_wrt(f, wrt, argnums))
 
 
+@api_boundary
 def differentiable(f: Callable[..., Any] | None = None, *, wrt: Wrt | None = None,
                    argnums: int | Sequence[int] | None = None) -> Any:
     """Mark ``f`` as differentiable; the wrapper calls exactly like ``f``.

@@ -153,22 +153,34 @@ def no_rule_message(what: str, callee: object = None, mode: str = "reverse") -> 
 
 def public_name(obj: object) -> str:
     """``scipy.special.logsumexp``, not ``scipy.special._logsumexp.logsumexp``: the
-    shortest public module path that offers ``obj`` under its name (a ufunc, which has
-    no ``__module__``, is found the same way). Only used when a message names ``obj``."""
-    name = getattr(obj, "__name__", None)
-    if not isinstance(name, str):
-        return repr(obj)
+    shortest public module path that offers ``obj``. A ufunc has no ``__module__``
+    (``scipy.special.gammaln``), so it is looked for in every loaded module, installed
+    packages first (the user's own module may have imported it under the same name).
+    Only asked when a message names ``obj``, so the search costs nothing otherwise."""
     module = getattr(obj, "__module__", None)
-    root = (module or "").split(".")[0]
-    found = [m for m, mod in list(sys.modules.items())
-             if mod is not None and (not root or m.split(".")[0] == root)
-             and getattr(mod, name, None) is obj]
-    found.sort(key=lambda m: (any(p.startswith("_") for p in m.split(".")), len(m), m))
+    name = getattr(obj, "__name__", None)
+    root = module.split(".")[0] if isinstance(module, str) else None
+    found: list[tuple[tuple[bool, bool, bool, int], str]] = []
+    for module_name, mod in list(sys.modules.items()):
+        if mod is None or (root is not None and module_name.split(".")[0] != root):
+            continue
+        namespace = getattr(mod, "__dict__", {})
+        if isinstance(name, str) and namespace.get(name) is obj:
+            attrs = [name]
+        elif root is None:
+            attrs = [k for k, v in list(namespace.items()) if v is obj]
+        else:
+            continue
+        library = is_library_file(getattr(mod, "__file__", None) or "")
+        for attr in attrs:
+            private = any(p.startswith("_") for p in [*module_name.split("."), attr])
+            rank = (not library and root is None, private, attr != name, len(module_name))
+            found.append((rank, f"{module_name}.{attr}"))
     if found:
-        home = "np" if found[0] == "numpy" else found[0]
-        return f"{home}.{name}"
-    qualname = getattr(obj, "__qualname__", name)
-    return f"{module}.{qualname}" if module and module != "builtins" else qualname
+        best = min(found)[1]
+        return "np." + best[len("numpy."):] if best.startswith("numpy.") else best
+    qualname = getattr(obj, "__qualname__", name) or repr(obj)
+    return f"{module}.{qualname}" if module and module != "builtins" else str(qualname)
 
 
 def _library_roots() -> list[Path]:

@@ -22,6 +22,7 @@ import numpy as np
 from . import api
 from .frontend.parse import unwrap
 from .pytree import is_container, tree_leaves, tree_map
+from .tracebacks import api_boundary
 
 __all__ = ["check_grads", "numerical_grad"]
 
@@ -74,6 +75,7 @@ def _compare(name: str, what: str, got: Any, want: Any, atol: float, rtol: float
             "entries differ)")
 
 
+@api_boundary
 def check_grads(
     f: Callable[..., Any],
     args: Sequence[Any],

@@ -9,8 +9,14 @@ import, yield, math.lgamma, augmented assignment to an argument, bad wrt and exe
 # ruff: noqa
 import math
 import random
+import sys
+from pathlib import Path
 
 import numpy as np
+
+# an "installed package" (tests/bad_programs/site-packages/thirdparty.py)
+sys.path.insert(0, str(Path(__file__).parent / "site-packages"))
+import thirdparty
 
 COUNTER = 0
 STATE = {"calls": 0}
@@ -198,6 +204,22 @@ def uses_np_sort(v):
 def uses_linalg_eig(a):
     w, _ = np.linalg.eig(a)
     return np.sum(w)
+
+
+def uses_floor_division(x):
+    return np.sum(np.sin(x) * x // 2.0)
+
+
+def calls_function_from_list(x, fns):
+    return fns[0](np.sin(x))
+
+
+def calls_library_with_statement(x):
+    return thirdparty.logsumexp(x * 2.0)
+
+
+def calls_library_ufunc(x):
+    return np.sum(thirdparty.lgamma(x))
 
 
 def uses_builtin_round_like(x):
