@@ -21,9 +21,26 @@ from __future__ import annotations
 import keyword
 import re
 
-__all__ = ["Namer"]
+__all__ = ["Namer", "identifier"]
 
 _IDENT = re.compile(r"[^0-9a-zA-Z_]")
+
+
+def identifier(text: str, default: str = "f") -> str:
+    """``text`` made a valid Python identifier, for names the compiler writes into
+    source as text: a function's ``__name__`` is any string a user assigns (``<lambda>``,
+    or one holding a newline), and must never be spliced into code raw.
+
+    >>> identifier("<lambda>"), identifier("layer(x):\\n    evil()"), identifier("class")
+    ('lambda_', 'layer_x_evil', 'class_')
+    """
+    name = _IDENT.sub("_", text)
+    name = re.sub(r"_+", "_", name).strip("_") or default
+    if name[0].isdigit():
+        name = default + "_" + name
+    if keyword.iskeyword(name) or not name.isidentifier():
+        name = (name if name.isidentifier() else default) + "_"
+    return name
 
 
 class Namer:

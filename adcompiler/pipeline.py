@@ -23,6 +23,7 @@ from .frontend.generated import is_generated, prepare_generated
 from .frontend.normalize import AnfFunction, normalize
 from .frontend.parse import ParsedFunction, parse_function
 from .frontend.validate import require_result, validate
+from .naming import Namer, identifier
 from .optimize import optimize
 from .runtime import zeros_like_tree
 from .transform.batched import batched_forward_transform
@@ -258,8 +259,10 @@ def _build_jvp(func: types.FunctionType, parsed: ParsedFunction, anf: AnfFunctio
 def _checkpoint_pair(callee: types.FunctionType, pair: tuple[Any, Any], sources: list[str]
                      ) -> tuple[Any, Any]:
     """Forward keeps only the inputs; the pullback recomputes, then pulls back."""
-    name = callee.__name__
-    params = list(callee.__code__.co_varnames[: callee.__code__.co_argcount])
+    name = identifier(callee.__name__)  # text spliced into source: never raw user text
+    namer = Namer({name})
+    params = [namer.fresh(identifier(p, "arg")) for p in
+              callee.__code__.co_varnames[: callee.__code__.co_argcount]]
     args = ", ".join(params)
     text = (
         f"def {name}_checkpoint_forward({args}):\n"
@@ -414,8 +417,10 @@ def build_nested(derivative: types.FunctionType, wrt: list[str], ranks: dict[str
         raise ADError("the gradient of a generated derivative with respect to a container "
                       f"argument ({sorted(set(containers) & set(wrt))[0]!r}) is not "
                       "supported; differentiate with respect to its arrays one by one")
-    name = derivative.__name__
+    name = identifier(derivative.__name__)  # text spliced into source: never raw text
     params = list(derivative.__code__.co_varnames[: derivative.__code__.co_argcount])
+    if not all(p.isidentifier() for p in params):  # pragma: no cover - generated names
+        raise ADError(f"cannot differentiate {derivative!r}: its parameters are not names")
     helpers: dict[str, Any] = {"basis": basis, "assemble": assemble}
     sources: list[str] = []
     lines: list[str] = []
