@@ -529,9 +529,9 @@ class Transformed:
             what = f"the gradient of {what} (the function differentiated here)"
         if loss is None:
             return NonScalarOutputError(
-                f"{what} returned None, so there is nothing to differentiate: is its "
-                "'return' statement missing? grad and value_and_grad need a function "
-                "that returns a scalar (return the loss, e.g. 'return np.sum(...)')")
+                f"{what} returned None, so there is nothing to differentiate: does a path "
+                "through it end without a 'return'? grad and value_and_grad need a "
+                "function that returns a scalar on every path (e.g. 'return loss')")
         dtype = getattr(loss, "dtype", None)
         if np.dtype(dtype if dtype is not None else np.asarray(loss).dtype).kind not in "biufc":
             return NonScalarOutputError(

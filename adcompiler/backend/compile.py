@@ -66,13 +66,13 @@ def compile_functions(
     out: dict[str, types.FunctionType] = {}
     for const in factory_code.co_consts:
         if isinstance(const, types.CodeType) and const.co_name in names:
+            const = const.replace(co_qualname=const.co_name)  # no "<factory>.<locals>."
             closure = tuple(
                 user_cells[n] if n in user_cells else _cell(helpers[n])
                 for n in const.co_freevars
             )
             func = types.FunctionType(const, user_func.__globals__, const.co_name, None,
                                       closure)
-            func.__qualname__ = const.co_name  # not "<factory>.<locals>.name"
             func.__ad_generated__ = label  # type: ignore[attr-defined]  (see higher order)
             out[const.co_name] = func
     return out

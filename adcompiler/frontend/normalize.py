@@ -70,6 +70,7 @@ from .inline import (
     rename,
     returns_to_assignments,
     single_exit,
+    terminates,
 )
 from .jumps import lower_jumps
 from .parse import UNRESOLVED, ParsedFunction, parse_function
@@ -1254,6 +1255,9 @@ class _Normalizer:
     # -- driver ---------------------------------------------------------------------------
     def run(self) -> AnfFunction:
         body = single_exit(list(self.parsed.node.body))
+        if body and not terminates(body):  # a path that falls off the end returns None
+            end = ast.copy_location(ast.Return(value=None), body[-1])
+            body = single_exit([*body, end])
         self.statements(body)
         self.current = body[-1] if body else self.parsed.node
         result = self.env.get(RETURN)

@@ -29,6 +29,21 @@ Handled rather than refused, by design: `print(...)` and methods of global objec
 (`LOG.append(x)`, `STATE["n"] = ...`) run once per call, in the forward sweep; a random
 draw is made once and shared by the value and the gradient; recursion of any depth is
 differentiated; `raise` and `assert` run as written.
+
+Messages quote your code as you wrote it (never the compiler's temporaries), and name
+what to write instead. A function from an installed package (SciPy, ...) that cannot be
+transformed is reported at your call, with the `@ad.derivative(of=...)` that would give
+it a rule.
+
+## Tracebacks
+
+The traceback of an `ADError`, and of any exception raised while generated code runs
+(a shape mismatch, a division by zero in your expression), ends in your code: the
+compiler's own frames are removed before the exception reaches you, as JAX does. A note
+under the message says so, and quotes the line of generated code that raised (print the
+transformed function's `.source` to read all of it). Set the environment variable
+`ADCOMPILER_TRACEBACK=full` to keep every frame. Any other exception from inside the
+compiler is a bug in it, and keeps its frames for the report.
 """
 
 
