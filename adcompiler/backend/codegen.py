@@ -9,12 +9,14 @@ ends at any character Python or ``str.splitlines`` treats as a line break (``\\r
 form feed, ``\\x0b``, ``\\x1c``-``\\x1e``, ``\\x85``, U+2028, U+2029 as well as
 ``\\n``), so :func:`comment_text` escapes every character that is not printable before
 the text reaches the printer (which also keeps terminal control sequences and bidi
-overrides out of the shown source). The marker a comment travels under is
-unguessable (a per-process nonce), comment lines are found with the tokenizer rather
-than by matching text, and :func:`to_source` re-parses what it prints and checks that
-it is the tree it was given, statement for statement and name for name. String
-literals are printed by ``repr`` (one line, non-printable characters escaped), so
-no user character reaches the source raw.
+overrides out of the shown source). A comment travels through the stages as a
+string statement with a marker prefix; the printer finds those with the tokenizer (a
+string that is a whole statement), never by matching text, so a user's string value
+that happens to start with the marker stays a string (a user's bare string *statement*
+would become a comment, which changes nothing either). String literals are printed by
+``repr`` (one line, non-printable characters escaped), so no user character reaches
+the source raw. Last, :func:`to_source` re-parses what it prints and checks that it is
+the tree it was given, statement for statement and name for name.
 
 >>> print(comment_text("y = x  # a\\u2028b\\x0c"), end="")
 y = x  # a\\u2028b\\x0c
@@ -25,7 +27,6 @@ from __future__ import annotations
 import ast
 import io
 import linecache
-import secrets
 import tokenize
 
 import astor
@@ -34,7 +35,7 @@ from ..errors import ADError
 
 __all__ = ["COMMENT_PREFIX", "comment", "comment_text", "to_source"]
 
-COMMENT_PREFIX = f"#ADCOMMENT-{secrets.token_hex(8)}#"
+COMMENT_PREFIX = "#ADCOMMENT#"
 
 
 def comment_text(text: str) -> str:
@@ -111,8 +112,8 @@ def _comment_lines(text: str) -> dict[int, tuple[str, str]]:
     """Physical line number -> (indent, comment text) of each comment marker statement.
 
     A marker is a string token that is a whole statement (an indent before it, a newline
-    after it) whose value starts with the nonce prefix; the tokenizer, not a text match,
-    decides that, so a user string that happens to look like one is left alone.
+    after it) whose value starts with the prefix; the tokenizer, not a text match,
+    decides that, so a string value that happens to look like one is left alone.
     """
     found: dict[int, tuple[str, str]] = {}
     tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
