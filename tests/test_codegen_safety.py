@@ -227,3 +227,28 @@ def f(x):
     assert ad.grad(module.f)(0.7) == pytest.approx(2 * expected(0.7)[0], rel=1e-12)
     assert "AD_PWNED" not in statements(ad.grad(module.f).source)
     assert pwned == []
+
+
+@pytest.mark.parametrize("name", ["x\u00b2", "if", "layer\nimport os", "ﬁt", "<lambda>"])
+def test_helper_names_from_user_text_are_identifiers(tmp_path, pwned, name):
+    """A callee's ``__name__`` names the generated helpers that call it (``f_forward``):
+    whatever the user set it to, the printed name is an identifier that reads back as
+    itself (NFKC folds "ﬁ" to "fi" when Python reads a name)."""
+    text = '''import numpy as np
+
+
+def helper(x):
+    return np.sin(x) * x
+
+
+def f(x):
+    return helper(x) * 2.0
+'''
+    module = load(tmp_path, f"helper_{abs(hash(name))}", text)
+    module.helper.__name__ = name
+    for kind in ("grad", "vjp", "jvp"):
+        assert ad.source(module.f, kind, args=(0.7,))
+    assert ad.grad(module.f)(0.7) == pytest.approx(2 * expected(0.7)[0], rel=1e-12)
+    assert ad.jvp(module.f, (0.7,), (1.0,))[1] == pytest.approx(2 * expected(0.7)[0],
+                                                                rel=1e-12)
+    assert pwned == []

@@ -183,16 +183,20 @@ def to_source(node: ast.AST) -> str:
     _fill_empty_blocks(node)
     node = _NegativeLiterals().visit(node)
     text = astor.to_source(ast.fix_missing_locations(node), pretty_string=_one_line_string)
-    comments = _comment_lines(text)
-    lines = text.split("\n")  # every string literal is one line (_one_line_string)
-    for number, (indent, body) in comments.items():
-        lines[number - 1] = f"{indent}# {body}"
-    out = "\n".join(lines)
-    if not out.endswith("\n"):
-        out += "\n"
     body_of = node.body if isinstance(node, ast.Module) else [node]
     expected = [item for stmt in body_of for item in _shape(stmt)]
-    if [item for stmt in ast.parse(out).body for item in _shape(stmt)] != expected:
+    try:
+        comments = _comment_lines(text)
+        lines = text.split("\n")  # every string literal is one line (_one_line_string)
+        for number, (indent, body) in comments.items():
+            lines[number - 1] = f"{indent}# {body}"
+        out = "\n".join(lines)
+        if not out.endswith("\n"):
+            out += "\n"
+        read_back = [item for stmt in ast.parse(out).body for item in _shape(stmt)]
+    except (SyntaxError, ValueError, tokenize.TokenError):
+        read_back = None
+    if read_back != expected:
         raise ADError("internal error: the generated source does not read back as the "
                       "generated code; please report this with the function you "
                       "differentiated")

@@ -182,7 +182,7 @@ def parse_function(func: Callable[..., Any]) -> ParsedFunction:
     if not isinstance(func, types.FunctionType):
         raise ADError(f"{func!r} is not a Python function; adcompiler needs its source")
     text, filename, firstlineno = _read_source(func)
-    if func.__name__ == "<lambda>":
+    if func.__code__.co_name == "<lambda>":  # __name__ is whatever a user set
         node = _lambda_to_def(_lambda_source(text, filename, firstlineno, func), func)
     else:
         module = ast.parse(textwrap.dedent(text))

@@ -8,11 +8,13 @@ variable instead, under a name that cannot shadow anything the user's code reads
 
 from __future__ import annotations
 
+import keyword
 import re
+import unicodedata
 from typing import Any
 
 from ..frontend.parse import UNRESOLVED, ParsedFunction
-from ..naming import Namer
+from ..naming import Namer, identifier
 
 __all__ = ["Scope"]
 
@@ -32,9 +34,12 @@ class Scope:
         if key in self._by_id:
             return self._by_id[key]
         # ``<lambda>_forward`` from a lambda's ``__name__``: keep only identifier characters
-        name = re.sub(r"\W", "", preferred) or "helper"
+        # Python reads names NFKC-normalised ("ﬁ" is "fi"): print them as it reads them
+        name = re.sub(r"\W", "", unicodedata.normalize("NFKC", preferred)) or "helper"
         if name[0].isdigit():
             name = "_" + name
+        if not name.isidentifier() or keyword.iskeyword(name):  # "x²", "if": still text
+            name = identifier(name, "helper")
         user_value = self.parsed.resolve(name)
         clash = (
             (name in self.helpers and self.helpers[name] is not obj)
