@@ -103,9 +103,10 @@ def add_item(da: Any, a: Any, key: Any, g: Any) -> Any:
     if not is_container(a):
         if isinstance(key, str):
             # ``a.key`` on an array or number: an attribute with no derivative rule
-            raise ADError(f"no derivative rule for the attribute .{key} of a "
-                          f"{type(a).__name__}; register one with @ad.derivative or wrap "
-                          "the value in ad.stop_gradient()")
+            raise ADError(f"no derivative rule for the attribute .{key} of a value of "
+                          f"type {type(a).__name__}: call the NumPy function instead (np.{key}"
+                          f"(x) for x.{key}) if there is one, or wrap the value in "
+                          "ad.stop_gradient() if it should not be differentiated")
         out = np.zeros_like(a) if da is None else da.copy()
         return add_at(out, key, g)
     if da is None:

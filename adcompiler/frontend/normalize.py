@@ -343,7 +343,9 @@ class _Normalizer:
             if var not in self.env:
                 raise UnsupportedSyntaxError(
                     f"variable {var!r} may be used before it is assigned in "
-                    f"{self.parsed.name!r}",
+                    f"{self.parsed.name!r}: a path reaches this line without assigning it. "
+                    f"Assign it on every path first (for example '{var} = 0.0' before the "
+                    "if or loop that sets it)",
                     self.parsed.location(node),
                 )
             if _is_function_token(self.env[var]):

@@ -21,13 +21,14 @@ from .parse import ParsedFunction
 __all__ = ["require_result", "validate"]
 
 _REFUSED_STATEMENTS: dict[type, str] = {
-    ast.Try: "try/except (exceptions cannot be differentiated through; move the try "
-    "outside the differentiated function)",
+    ast.Try: "a try statement (exceptions cannot be differentiated through; move the "
+    "try outside the differentiated function)",
     ast.With: "a with-statement (context managers may have side effects the gradient "
     "cannot replay; move it outside the differentiated function)",
-    ast.AsyncWith: "async with",
-    ast.AsyncFor: "async for",
-    ast.AsyncFunctionDef: "an async function",
+    ast.AsyncWith: "async with (move it outside the differentiated function)",
+    ast.AsyncFor: "async for (loop with a plain for)",
+    ast.AsyncFunctionDef: "an async function (await cannot be differentiated; define it "
+    "with a plain def)",
     ast.Global: "a global statement (writing module state from differentiated code is "
     "not supported; return the value instead)",
     ast.Nonlocal: "a nonlocal statement (writing enclosing variables is not supported; "
@@ -44,8 +45,9 @@ if hasattr(ast, "TryStar"):
 
 _REFUSED_EXPRESSIONS: dict[type, str] = {
     ast.Yield: "yield (generators cannot be differentiated; return a list or array)",
-    ast.YieldFrom: "yield from (generators cannot be differentiated)",
-    ast.Await: "await",
+    ast.YieldFrom: "yield from (generators cannot be differentiated; return a list or "
+    "array)",
+    ast.Await: "await (coroutines cannot be differentiated; call a plain function)",
     ast.NamedExpr: "the walrus operator := (assign on a line of its own)",
     ast.SetComp: "a set comprehension (sets have no order, so no derivative; use a list)",
     ast.Set: "a set literal (sets have no order, so no derivative; use a list or tuple)",

@@ -165,8 +165,8 @@ def _describe(obj: Any) -> str:
     name = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None) or repr(obj)
     if module is None and hasattr(obj, "nin"):
         return public_name(obj)  # a ufunc does not say where it lives
-    if module in ("numpy", "numpy.linalg"):
-        return f"np.{name}" if module != "numpy.linalg" else f"np.linalg.{name}"
+    if module == "numpy" or (module or "").startswith("numpy."):
+        return f"np{module[len('numpy'):]}.{name}"  # np.fft.fft, as users write it
     return f"{module}.{name}" if module and module != "builtins" else str(name)
 
 
