@@ -390,6 +390,9 @@ CALLS = {
     "jvp": lambda f, x: ad.jvp(f, (x,), (x,)),
     "jacobian": lambda f, x: ad.jacobian(f)(x),
     "hessian": lambda f, x: ad.hessian(f)(x),
+    "hvp": lambda f, x: ad.hvp(f)(x, x),
+    "jacfwd": lambda f, x: ad.jacfwd(f)(x),
+    "jacrev": lambda f, x: ad.jacrev(f)(x),
     "source": lambda f, x: ad.source(f, "grad", args=(x,)),
     "check_grads": lambda f, x: ad.check_grads(f, (x,)),
 }
