@@ -25,9 +25,7 @@ y = x  # a\\u2028b\\x0c
 from __future__ import annotations
 
 import ast
-import io
 import linecache
-import tokenize
 
 import astor
 
@@ -108,33 +106,38 @@ def _one_line_string(s: str | bytes, *args: object, **kwargs: object) -> str:
     return repr(s)
 
 
-def _comment_lines(text: str) -> dict[int, tuple[str, str]]:
-    """Physical line number -> (indent, comment text) of each comment marker statement.
+def _statements(stmts: list[ast.stmt]) -> list[ast.stmt]:
+    out: list[ast.stmt] = []
+    for stmt in stmts:
+        out.append(stmt)
+        for name in ("body", "orelse", "finalbody"):
+            inner = getattr(stmt, name, None)
+            if inner:
+                out += _statements(inner)
+    return out
 
-    A marker is a string token that is a whole statement (an indent before it, a newline
-    after it) whose value starts with the prefix; the tokenizer, not a text match,
-    decides that, so a string value that happens to look like one is left alone.
+
+def _comment_lines(tree: ast.Module, lines: list[str]) -> dict[int, str]:
+    """Line number -> comment text of each comment marker statement of the printed text.
+
+    A marker is an expression statement that is a string starting with the prefix and
+    fills its line alone (the parse, not a text match, says so), so a string value that
+    happens to look like one is left alone.
     """
-    found: dict[int, tuple[str, str]] = {}
-    tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
-    for i, tok in enumerate(tokens):
-        if tok.type != tokenize.STRING or i + 1 >= len(tokens):
-            continue
-        before = tokens[i - 1].type if i else tokenize.NEWLINE
-        if before not in (tokenize.NEWLINE, tokenize.NL, tokenize.INDENT, tokenize.DEDENT):
-            continue
-        if tokens[i + 1].type != tokenize.NEWLINE or tok.start[0] != tok.end[0]:
-            continue
-        value = ast.literal_eval(tok.string)
-        if isinstance(value, str) and value.startswith(COMMENT_PREFIX):
-            found[tok.start[0]] = (tok.line[: tok.start[1]], value[len(COMMENT_PREFIX):])
+    found: dict[int, str] = {}
+    for node in _statements(tree.body):
+        if _is_comment(node) and node.lineno == node.end_lineno:
+            line = lines[node.lineno - 1]
+            if node.col_offset == len(line) - len(line.lstrip()) and (
+                    node.end_col_offset == len(line.rstrip())):
+                found[node.lineno] = node.value.value[len(COMMENT_PREFIX):]  # type: ignore
     return found
 
 
 _NUMBER = (int, float, complex)
 
 
-class _Shape(ast.NodeVisitor):
+def _shape(nodes: list[ast.stmt]) -> list[object]:
     """What the printed source must keep: every statement, name and string, in order.
 
     Expression node types are left out (astor prints ``del a, b`` as ``del (a, b)``,
@@ -142,20 +145,28 @@ class _Shape(ast.NodeVisitor):
     neither is text a user could smuggle code through. An injected statement, name or
     string changes the sequence.
     """
-
-    def __init__(self) -> None:
-        self.items: list[object] = []
-
-    def generic_visit(self, node: ast.AST) -> None:
-        if _numeric(node) or _is_comment(node) or isinstance(  # type: ignore[arg-type]
-                node, ast.expr_context):
-            return
-        if isinstance(node, ast.stmt):
-            self.items.append(type(node).__name__)
-        for name, value in ast.iter_fields(node):
-            if name != "kind" and isinstance(value, str | bytes):
-                self.items.append((name, value))
-        super().generic_visit(node)
+    items: list[object] = []
+    stack: list[ast.AST] = list(reversed(nodes))
+    stmt, skip, arith = ast.stmt, ast.expr_context, (ast.Constant, ast.UnaryOp, ast.BinOp)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, skip) or (isinstance(node, arith) and _numeric(node)):
+            continue
+        if isinstance(node, stmt):
+            if _is_comment(node):
+                continue
+            items.append(type(node).__name__)
+        children: list[ast.AST] = []
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if isinstance(value, list):
+                children.extend(value)
+            elif isinstance(value, ast.AST):
+                children.append(value)
+            elif isinstance(value, str | bytes) and name != "kind":
+                items.append(value)
+        stack.extend(reversed(children))
+    return items
 
 
 def _numeric(node: ast.AST) -> bool:
@@ -168,12 +179,6 @@ def _numeric(node: ast.AST) -> bool:
     return False
 
 
-def _shape(node: ast.AST) -> list[object]:
-    visitor = _Shape()
-    visitor.visit(node)
-    return visitor.items
-
-
 def to_source(node: ast.AST) -> str:
     """Readable source for ``node``, with comment markers turned into comments.
 
@@ -184,18 +189,22 @@ def to_source(node: ast.AST) -> str:
     node = _NegativeLiterals().visit(node)
     text = astor.to_source(ast.fix_missing_locations(node), pretty_string=_one_line_string)
     body_of = node.body if isinstance(node, ast.Module) else [node]
-    expected = [item for stmt in body_of for item in _shape(stmt)]
+    lines = text.split("\n")  # every string literal is one line (_one_line_string)
     try:
-        comments = _comment_lines(text)
-        lines = text.split("\n")  # every string literal is one line (_one_line_string)
-        for number, (indent, body) in comments.items():
-            lines[number - 1] = f"{indent}# {body}"
-        out = "\n".join(lines)
-        if not out.endswith("\n"):
-            out += "\n"
-        read_back = [item for stmt in ast.parse(out).body for item in _shape(stmt)]
-    except (SyntaxError, ValueError, tokenize.TokenError):
+        printed = ast.parse(text)
+    except SyntaxError:
         read_back = None
+    else:
+        # the text parses to ``printed``; replacing a line that holds one marker statement
+        # alone by a comment removes just that statement, which ``_shape`` skips anyway
+        for number, body in _comment_lines(printed, lines).items():
+            line = lines[number - 1]
+            lines[number - 1] = f"{line[: len(line) - len(line.lstrip())]}# {comment_text(body)}"
+        read_back = _shape(printed.body)
+    out = "\n".join(lines)
+    if not out.endswith("\n"):
+        out += "\n"
+    expected = _shape(body_of)
     if read_back != expected:
         raise ADError("internal error: the generated source does not read back as the "
                       "generated code; please report this with the function you "

@@ -112,14 +112,14 @@ def _read_source(func: types.FunctionType) -> tuple[str, str, int]:
     filename = inspect.getsourcefile(func) or func.__code__.co_filename
     try:
         lines, firstlineno = inspect.getsourcelines(func)
-    except (OSError, TypeError) as exc:
+    except (OSError, TypeError):
         raise ADError(
             f"cannot read the source of {func.__qualname__!r} (defined in "
             f"{func.__code__.co_filename!r}): adcompiler differentiates functions by "
             "reading their source. Define the function in a .py file, or give it a rule "
             "with @ad.derivative(of=...).",
             SourceLocation(func.__code__.co_filename, func.__code__.co_firstlineno),
-        ) from exc
+        ) from None  # the message says it all; inspect's frames are noise
     return "".join(lines), filename, firstlineno
 
 
