@@ -221,6 +221,4 @@ def at_call_site(exc: ADError, callee: object, site: SourceLocation) -> ADError:
     text += (f". Register a derivative rule with @ad.derivative(of={name}) (see "
              "docs/custom_rules.md), or wrap the value in ad.stop_gradient() if it should "
              "not be differentiated")
-    error = NonDifferentiableError(text, site)
-    error.__cause__ = exc
-    return error
+    return NonDifferentiableError(text, site)
