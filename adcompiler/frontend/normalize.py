@@ -1055,12 +1055,9 @@ class _Normalizer:
                 del self.env[var]  # a lambda rebound in the loop: no loop-carried copy
         if not self.loop_depth:
             for var in assigned:
-                if var in self.env and var in extra:
-                    # the loop's own target: every iteration assigns it first, so its old
-                    # value (perhaps unbound, after an empty loop) is never copied in
-                    self.env[var] = self.namer.fresh(var)
-                elif var in self.env:
-                    # a loop never overwrites a name defined before it
+                if var in self.env:
+                    # a loop never overwrites a name defined before it; the loop's own
+                    # target too keeps its old value when the loop runs zero times
                     name = self.env[var]
                     loop_name = self.namer.fresh(var)
                     self.assign(loop_name, ast.Name(id=name, ctx=ast.Load()))

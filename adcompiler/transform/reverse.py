@@ -744,6 +744,11 @@ class _Reverse:
             chunk = self.adjoint_stmt(stmt, loop)
             if loop is not None and id(stmt) in self.user_calls:
                 loop.add(self.user_calls[id(stmt)].saved)
+            if loop is not None and id(stmt) in self.counters:
+                # a ``while`` inside a loop runs once per outer pass, each time with its
+                # own trip count: the count is a value of the outer loop like any other,
+                # saved after the inner loop ends and restored before its adjoint
+                loop.add(self.counters[id(stmt)])
             if loop is not None:
                 for name in _stores([stmt]):
                     pending.pop(name, None)
