@@ -362,7 +362,7 @@ class _Reverse:
         if rule is not None and rule.zero:
             return Primitive("zero")
         if rule is None or not rule.has_reverse:
-            if isinstance(callee, type) and callee in (int, bool, str, len, range):
+            if isinstance(callee, type) and callee in (int, bool, str, len, range, slice):
                 return Primitive("zero")
             module = getattr(callee, "__module__", "") or ""
             if isinstance(callee, types.FunctionType) and not module.startswith("numpy"):
