@@ -15,7 +15,7 @@ from .errors import ADError
 from .pytree import get_child, is_container, set_child, tree_map
 
 __all__ = ["add_at", "add_item", "add_items", "assemble", "basis", "last_writes", "tree_add",
-           "unbroadcast", "unbroadcast_to", "zeros_like_tree"]
+           "unbroadcast", "unbroadcast_to", "without_child", "written_part", "zeros_like_tree"]
 
 
 def unbroadcast(g: Any, x: Any) -> Any:
@@ -135,6 +135,33 @@ def add_items(da: Any, a: Any, items: dict[Any, Any]) -> Any:
     for key, g in items.items():
         da = set_child(da, key, tree_add(get_child(da, key), g))
     return da
+
+
+def written_part(g: Any, a: Any, key: Any, v: Any) -> Any:
+    """The cotangent of ``v`` in ``a[key] = v``, from the cotangent ``g`` of ``a`` after
+    the write: the child at ``key`` of a container (a dict, list, ...); of an array, the
+    positions whose write NumPy kept, summed to ``v``'s shape (``v`` may broadcast).
+
+    Generated code calls this where the compiler cannot tell a container from an array.
+    """
+    if is_container(a):
+        part = get_child(g, key)
+        return zeros_like_tree(v) if part is None else part
+    return unbroadcast(g[key] * last_writes(g, key), v)
+
+
+def without_child(g: Any, a: Any, key: Any) -> Any:
+    """The cotangent of ``a`` before ``a[key] = v``: ``g`` with the overwritten part
+    zeroed, a new copy (a key the dict ``a`` did not have yet is dropped)."""
+    if is_container(a):
+        if isinstance(a, dict) and key not in a:
+            rest = dict(g)
+            rest.pop(key, None)
+            return rest if type(g) is dict else type(g)(rest)
+        return set_child(g, key, zeros_like_tree(get_child(g, key)))
+    rest = g.copy()
+    rest[key] = 0
+    return rest
 
 
 def last_writes(target: Any, index: Any) -> Any:

@@ -8,7 +8,24 @@ for SSA straight-line code and safe inside loops, where a name keeps one version
 
 ``differentiable(stmt)`` is supplied by the transformer: it says whether the value a
 statement computes carries a derivative at all (a comparison, ``x.shape`` or a call with
-a zero-derivative rule does not).
+a zero-derivative rule does not). ``plain_index(stmt)`` says whether a subscript
+``y = a[i]`` is indexing (an array, list, tuple or dict: the index only chooses, so
+the derivative flows from ``a`` alone) rather than a call of some object's
+``__getitem__`` (``np.r_[x, c]``), where it flows from the index too.
+
+Paths on which a varied value could be taken for a constant, and why none is wrong:
+
+* the index of an indexing subscript: it only chooses positions (piecewise constant);
+* a statement ``differentiable`` rejects: a comparison, a zero-derivative rule, a
+  shape attribute (each is piecewise constant or does not depend on values);
+* a call kept for its effect (``y.sort()``, ``f(x, out=y)``): refused by the
+  transformer (``check_side_effect``), never silently dropped;
+* ``if`` / ``while`` tests: control flow, whose derivative is that of the branch taken.
+
+Everything else (operators, calls with or without rules, attributes, methods,
+subscripts of other objects) flows from every name it reads, so a varied value that
+reaches an operation without a rule makes its result active and the transformer
+refuses it.
 
 >>> import ast
 >>> body = ast.parse("y = x * w\\nc = y > 0\\nz = y * n\\nr = z + c").body
@@ -31,8 +48,13 @@ def _loads(node: ast.AST) -> set[str]:
             and isinstance(n.ctx, ast.Load)}
 
 
+def _always(stmt: ast.stmt) -> bool:
+    return True
+
+
 def edges(
-    body: list[ast.stmt], differentiable: Callable[[ast.stmt], bool]
+    body: list[ast.stmt], differentiable: Callable[[ast.stmt], bool],
+    plain_index: Callable[[ast.stmt], bool] = _always,
 ) -> list[tuple[str, set[str]]]:
     """``(target, sources)`` for every assignment through which a derivative flows."""
     out: list[tuple[str, set[str]]] = []
@@ -48,7 +70,7 @@ def edges(
         if not isinstance(target, ast.Name) or not differentiable(stmt):
             continue
         sources = _loads(stmt.value)
-        if isinstance(stmt.value, ast.Subscript):
+        if isinstance(stmt.value, ast.Subscript) and plain_index(stmt):
             sources = _loads(stmt.value.value)  # the index itself carries no derivative
         out.append((target.id, sources))
     return out
@@ -67,10 +89,11 @@ def _varied(flow: list[tuple[str, set[str]]], wrt: Iterable[str]) -> set[str]:
 
 
 def varied_names(body: list[ast.stmt], wrt: Iterable[str],
-                 differentiable: Callable[[ast.stmt], bool]) -> set[str]:
+                 differentiable: Callable[[ast.stmt], bool],
+                 plain_index: Callable[[ast.stmt], bool] = _always) -> set[str]:
     """Names whose value depends differentiably on ``wrt``, whether or not the output
     does: a side effect on one of them would be lost to the derivative."""
-    return _varied(edges(body, differentiable), wrt)
+    return _varied(edges(body, differentiable, plain_index), wrt)
 
 
 def analyze(
@@ -78,9 +101,10 @@ def analyze(
     wrt: Iterable[str],
     result: str | None,
     differentiable: Callable[[ast.stmt], bool],
+    plain_index: Callable[[ast.stmt], bool] = _always,
 ) -> set[str]:
     """The active names of ``body`` for inputs ``wrt`` and output ``result``."""
-    flow = edges(body, differentiable)
+    flow = edges(body, differentiable, plain_index)
     varied = _varied(flow, wrt)
     useful = {result} if result else set()
     changed = True

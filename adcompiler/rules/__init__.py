@@ -7,7 +7,7 @@ from . import (
 )
 
 _FAMILIES = ("math_rules", "numpy_elementwise", "numpy_reduce", "numpy_linalg", "numpy_shape",
-             "indexing", "control", "generated_code")
+             "indexing", "control", "generated_code", "item_assignment")
 
 for _family in _FAMILIES:
     try:

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -274,6 +275,125 @@ def _stack_tangent(tangent: Any, obj: Any) -> Any:
     if np.ndim(tangent) != np.ndim(obj):  # a literal constant's zero tangent
         return np.broadcast_to(tangent, np.shape(obj))
     return tangent
+
+
+# ``np.r_[...]`` and ``np.c_[...]``: concatenations written as subscripts. NumPy's
+# AxisConcatenator turns each item into a part (a slice into a range, a scalar into a
+# length-one array, an array into one of at least ``ndmin`` axes, transposed by
+# ``trans1d``) and concatenates the parts along its axis. ``concatenator_plan`` repeats
+# that layout, so the derivative splits and joins exactly where NumPy does.
+
+
+@dataclass
+class _Part:
+    """How one item of ``np.r_[...]`` became a part: its shape, the leading axes it
+    gained (``ndmin``) and the transposition that followed (None: none); ``constant``
+    for a slice, whose range has no derivative."""
+
+    shape: tuple[int, ...]
+    gained: int = 0
+    axes: tuple[int, ...] | None = None
+    constant: bool = False
+
+
+def concatenator_plan(maker: Any, items: tuple[Any, ...]) -> tuple[int, list[_Part | None]]:
+    """The concatenation axis of ``maker[items]`` and each item's part (None for a
+    directive string such as ``'0,2,1'``), following ``AxisConcatenator.__getitem__``."""
+    trans1d, ndmin, axis = maker.trans1d, maker.ndmin, maker.axis
+    plan: list[_Part | None] = []
+    for k, item in enumerate(items):
+        if isinstance(item, str):
+            if k != 0 or item in ("r", "c"):
+                raise ADError(f"the directive {item!r} in np.r_/np.c_ (matrix results and "
+                              "directives after the first item) has no derivative rule")
+            fields = [int(f) for f in item.split(",")]
+            axis = fields[0]
+            if len(fields) > 1:
+                ndmin = fields[1]
+            if len(fields) > 2:
+                trans1d = fields[2]
+            plan.append(None)
+            continue
+        if isinstance(item, slice):
+            step = 1 if item.step is None else item.step
+            start = 0 if item.start is None else item.start
+            if isinstance(step, complex | np.complexfloating):
+                count = int(abs(step))
+            else:
+                count = len(range(int(start), int(item.stop), int(step))) if all(
+                    isinstance(v, int | np.integer) for v in (start, item.stop, step)) else int(
+                    np.arange(start, item.stop, step).size)
+            shape: tuple[int, ...] = (count,)
+            axes = None
+            if ndmin > 1:
+                shape = (1,) * (ndmin - 1) + shape
+                if trans1d != -1:
+                    order = list(range(ndmin))
+                    order[-1], order[trans1d] = order[trans1d], order[-1]
+                    axes = tuple(order)
+                    shape = tuple(shape[a] for a in axes)
+            plan.append(_Part(shape, constant=True))
+            continue
+        shape = tuple(np.shape(item))
+        rank = len(shape)
+        gained = max(ndmin - rank, 0)
+        full = (1,) * gained + shape
+        axes = None
+        if trans1d != -1 and rank < ndmin:
+            k1 = trans1d + ndmin - rank + 1 if trans1d < 0 else trans1d
+            k2 = ndmin - rank
+            order = list(range(ndmin))
+            axes = tuple(order[:k1] + order[k2:] + order[k1:k2])
+            full = tuple(full[a] for a in axes)
+        plan.append(_Part(full, gained, axes))
+    return axis, plan
+
+
+def unconcatenator(g: Any, maker: Any, items: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Cotangents of the items of ``maker[items]`` (``np.r_`` / ``np.c_``): the pieces of
+    ``g`` where each part lies, laid back into the item's shape; None for constants."""
+    axis, plan = concatenator_plan(maker, items)
+    parts = [p for p in plan if p is not None]
+    ndim = np.ndim(g)
+    axis = axis % ndim if ndim else 0
+    offsets = np.cumsum([p.shape[axis] for p in parts])[:-1]
+    pieces = iter(np.split(g, offsets, axis=axis))
+    out: list[Any] = []
+    for item, part in zip(items, plan, strict=True):
+        if part is None:
+            out.append(None)
+            continue
+        piece = next(pieces)
+        if part.constant:
+            out.append(None)
+            continue
+        if part.axes is not None:
+            piece = np.transpose(piece, inverse_permutation(part.axes))
+        out.append(_cast_like(np.reshape(piece, np.shape(item)), item))
+    return tuple(out)
+
+
+def concatenator_tangent(tangents: Any, maker: Any, items: tuple[Any, ...], like: Any
+                         ) -> Any:
+    """Tangent of ``like = maker[items]``: the items' tangents laid out as their parts,
+    zeros for slices (and for items whose tangent is missing), joined along the axis."""
+    axis, plan = concatenator_plan(maker, items)
+    tangents = [None] * len(items) if tangents is None else list(tangents)
+    dtype = like.dtype if getattr(like, "dtype", np.dtype(object)).kind in "fc" else float
+    parts: list[Any] = []
+    for item, part, tangent in zip(items, plan, tangents, strict=True):
+        if part is None:
+            continue
+        if part.constant or tangent is None or isinstance(item, str):
+            parts.append(np.zeros(part.shape, dtype=dtype))
+            continue
+        tangent = np.broadcast_to(tangent, np.shape(item))  # a constant's zero tangent
+        tangent = np.reshape(tangent, (1,) * part.gained + np.shape(item))
+        if part.axes is not None:
+            tangent = np.transpose(tangent, part.axes)
+        parts.append(tangent)
+    return np.astype(np.concatenate(parts, axis=axis), dtype, copy=False)
+
 
 
 # -------------------------------------------------------------------- re-layouts
@@ -613,6 +733,22 @@ def dstack_fwd(result, tup, *, dtup):
     dresult = np.dstack(dense_parts(dtup, tup))
 
 
+# ----------------------------------------------------------- np.r_[...] and np.c_[...]
+# Subscripts of NumPy's concatenator objects: ``maker`` is ``np.r_`` or ``np.c_`` and
+# ``items`` the tuple between the brackets (a slice in it is a ``slice`` value).
+
+
+@reverse(("subscript", np.r_), ("subscript", np.c_))
+def axis_concatenator(result, g, maker, items):
+    ditems = unconcatenator(g, maker, items)
+
+
+@forward(("subscript", np.r_), ("subscript", np.c_))
+def axis_concatenator_fwd(result, maker, items, *, ditems):
+    dresult = concatenator_tangent(ditems, maker, items, result)
+
+
+
 # --------------------------------------------------------------------------- splits
 # The result is a list; parts nobody used arrive as None (or zeros) and count as zeros.
 
@@ -697,7 +833,8 @@ def triu_fwd(result, m, k=0, *, dm):
 # applied to the tangent of ``ct``, and its own cotangent is the primal operation it is
 # the adjoint of.
 
-zero_derivative([inverse_permutation, method_axes, negative_shift, check_pad_mode],
+zero_derivative([inverse_permutation, method_axes, negative_shift, check_pad_mode,
+                 concatenator_plan],
                 notes="axis and shift arithmetic, and a mode check: no dependence on values")
 
 
@@ -809,3 +946,23 @@ def restack_rule(result, g, tangent, obj, value):
 @forward(restack, shape_only=("obj", "value"))
 def restack_fwd(result, tangent, obj, value, *, dtangent):
     dresult = restack(dtangent, obj, value)
+
+
+@reverse(unconcatenator, shape_only=("items",))
+def unconcatenator_rule(result, g, ct, maker, items):
+    dct = concatenator_tangent(g, maker, items, ct)
+
+
+@forward(unconcatenator, shape_only=("items",))
+def unconcatenator_fwd(result, ct, maker, items, *, dct):
+    dresult = unconcatenator(dct, maker, items)
+
+
+@reverse(concatenator_tangent, shape_only=("items", "like"))
+def concatenator_tangent_rule(result, g, tangents, maker, items, like):
+    dtangents = unconcatenator(g, maker, items)
+
+
+@forward(concatenator_tangent, shape_only=("items", "like"))
+def concatenator_tangent_fwd(result, tangents, maker, items, like, *, dtangents):
+    dresult = concatenator_tangent(dtangents, maker, items, like)

@@ -24,7 +24,10 @@ The template contract (stated once, here):
   (``if static(b == 2):`` for a constant exponent); ``np.ndim(x)`` is replaced by the
   rank of ``x`` where the compiler knows it, so rank-dependent rules are decided then.
 * Methods are registered under ``("method", name)`` and attributes under ``("attr",
-  name)``; the object is the template's first primal parameter.
+  name)``; the object is the template's first primal parameter. A subscript of an
+  object that is not an array or a container (``np.r_[a, 0:3]``) is registered under
+  ``("subscript", obj)``; its template takes ``(maker, items)``: the object and the
+  tuple between the brackets, slices as ``slice`` values.
 * ``if`` statements whose test only involves constant arguments are decided when the
   template is filled, so a rule may branch on ``axis is None`` and the generated code
   contains only the branch taken.
@@ -161,6 +164,12 @@ def _rule(key: Any, name: str) -> Rule:
 def _describe(obj: Any) -> str:
     if isinstance(obj, tuple) and obj and obj[0] == "method":
         return f".{obj[1]}()"
+    if isinstance(obj, tuple) and obj and obj[0] == "subscript":
+        # a subscript of an object (``np.r_[...]``), named as NumPy exports it
+        import numpy as np
+
+        name = next((n for n, v in vars(np).items() if v is obj[1]), None)
+        return f"np.{name}[...]" if name else f"{type(obj[1]).__name__}[...]"
     module = getattr(obj, "__module__", None)
     name = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None) or repr(obj)
     if module is None and hasattr(obj, "nin"):

@@ -207,8 +207,9 @@ class _Forward(_Reverse):
             if rule is not None and rule.forward is not None:
                 return Primitive("rule", rule, prim.args, prim.keywords, what=what)
             return Primitive("nondiff", what=f"{what} (it has only a reverse-mode rule)")
-        if prim.kind == "nondiff" and rule is not None and rule.forward is not None and (
-                not starred):
+        if prim.kind in ("nondiff", "user") and rule is not None and (
+                rule.forward is not None) and not starred:
+            # a forward template (a runtime helper's) wins over the function's source
             return Primitive("rule", rule, list(call.args), keywords, what=what)
         return prim
 
@@ -373,6 +374,7 @@ class _Forward(_Reverse):
             return ast.Subscript(value=tangent, slice=copy.deepcopy(index), ctx=ast.Load())
         if kind == "attr":
             assert isinstance(stmt.value, ast.Attribute)
+            self.refuse_array_attribute(prim, stmt.value)
             tangent = self.tangent_of(prim.args[0])
             if is_zero(tangent):
                 return tangent
@@ -388,8 +390,10 @@ class _Forward(_Reverse):
             return ast.Dict(keys=copy.deepcopy(stmt.value.keys),
                             values=[self.materialised(v) for v in stmt.value.values])
         if kind == "nondiff":
-            raise self.error(NonDifferentiableError,
-                             no_rule_message(prim.what, prim.callee, mode="forward"))
+            message = (f"no forward-mode derivative rule for {prim.what}{prim.advice}"
+                       if prim.advice else no_rule_message(prim.what, prim.callee,
+                                                           mode="forward"))
+            raise self.error(NonDifferentiableError, message)
         raise self.error(UnsupportedSyntaxError,  # pragma: no cover - every kind is above
                          f"{ast.unparse(stmt)} in forward mode")
 

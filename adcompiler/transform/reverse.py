@@ -60,6 +60,8 @@ from ..runtime import (
     tree_add,
     unbroadcast,
     unbroadcast_to,
+    without_child,
+    written_part,
     zeros_like_tree,
 )
 from .fill import bind_arguments, fill
@@ -80,6 +82,9 @@ _UNIFORM_REDUCTIONS = {np.sum, np.mean, ("method", "sum"), ("method", "mean")}
 # rule helpers that return a new array (never one of their arguments)
 _FRESH_HELPERS = {"matmul_da", "matmul_db"}
 _ZERO_ATTRS = {"shape", "ndim", "size", "dtype", "itemsize", "nbytes"}
+# global objects whose subscript is indexing: the index only chooses
+_INDEXABLE = (np.ndarray, np.generic, list, tuple, dict, str, bytes, range,
+              types.MappingProxyType)
 
 
 def _name(name: str) -> ast.Name:
@@ -164,6 +169,7 @@ class Primitive:
     keywords: dict[str, ast.expr] = field(default_factory=dict)
     what: str = ""
     callee: Any = None
+    advice: str = ""  # replaces the usual advice of a "nondiff" refusal
 
 
 @dataclass
@@ -217,8 +223,8 @@ class _Reverse:
         self.current: ast.stmt = anf.parsed.node
         self.prims: dict[int, Primitive] = {}
         self.active = analyze(anf.body, wrt, anf.result if isinstance(anf.result, str)
-                              else None, self.differentiable)
-        self.varied = varied_names(anf.body, wrt, self.differentiable)
+                              else None, self.differentiable, self.plain_index)
+        self.varied = varied_names(anf.body, wrt, self.differentiable, self.plain_index)
         self.shapes = Shapes(set(anf.multi_def))
         self.literals: dict[str, list[ast.expr]] = {}
         self.state: set[str] = set()  # names whose adjoint currently holds a value
@@ -314,6 +320,9 @@ class _Reverse:
         if isinstance(value, ast.Dict):
             return Primitive("dict", args=list(value.values))
         if isinstance(value, ast.Subscript):
+            special = self._classify_object_subscript(value)
+            if special is not None:
+                return special
             return Primitive("index", args=[value.value, value.slice])
         if isinstance(value, ast.Attribute):
             if value.attr in _ZERO_ATTRS:
@@ -323,6 +332,38 @@ class _Reverse:
         if isinstance(value, ast.Call):
             return self._classify_call(value)
         return Primitive("nondiff", what=f"the expression {user_code(value)!r}")
+
+    def _classify_object_subscript(self, value: ast.Subscript) -> Primitive | None:
+        """``np.r_[x, 0:3]`` or ``TABLE[x]``: a subscript of a global object that is not an
+        array or a container calls that object's ``__getitem__``, whose derivative only a
+        rule (under ``("subscript", obj)``) knows; without one it is non-differentiable
+        (refused when a differentiated value reaches it). None for ordinary indexing."""
+        base = value.value
+        if not isinstance(base, ast.Name | ast.Attribute) or (
+                isinstance(base, ast.Name) and base.id in self.locals):
+            return None
+        obj = self.parsed.resolve_expr(base)
+        if obj is UNRESOLVED or isinstance(obj, (*_INDEXABLE, type)):
+            return None
+        rule = registry.rule_for(("subscript", obj))
+        if rule is not None and rule.zero:
+            return Primitive("zero")
+        parts = value.slice.elts if isinstance(value.slice, ast.Tuple) else [value.slice]
+        items = ast.Tuple(elts=[_index_value(p) for p in parts], ctx=ast.Load())
+        if rule is None or not (rule.has_reverse or rule.has_forward):
+            return Primitive("nondiff", what=f"the subscript {ast.unparse(value)!r} of a "
+                             f"{type(obj).__name__} object (a call of its __getitem__)",
+                             advice=": a differentiated value reaches it. Compute the value "
+                             "with a function that has a derivative rule or Python source, "
+                             "or wrap the index in ad.stop_gradient() if it should not be "
+                             "differentiated")
+        return Primitive("rule", rule, [base, items],
+                         what=registry.describe(("subscript", obj)))
+
+    def plain_index(self, stmt: ast.stmt) -> bool:
+        """Whether ``stmt`` (a subscript) is indexing, whose index carries no derivative."""
+        assert isinstance(stmt, ast.Assign)
+        return self.classify(stmt).kind == "index"
 
     def _classify_call(self, call: ast.Call) -> Primitive:
         func = call.func
@@ -877,6 +918,7 @@ class _Reverse:
             contributions = self.index_adjoint(prim, result, g, out)
         elif prim.kind == "attr" and (prim.rule is None or self.known_container(prim.args[0])):
             assert isinstance(stmt.value, ast.Attribute)
+            self.refuse_array_attribute(prim, stmt.value)
             contributions = self.item_adjoint(prim.args[0], ast.Constant(stmt.value.attr), g,
                                               out)
         elif prim.kind == "attr":
@@ -894,12 +936,28 @@ class _Reverse:
         elif prim.kind in ("user", "custom", "checkpoint"):
             contributions = self.user_call_adjoint(stmt, prim, result, g, out)
         elif prim.kind == "nondiff":
-            raise self.error(NonDifferentiableError, no_rule_message(prim.what, prim.callee))
+            message = (f"no derivative rule for {prim.what}{prim.advice}" if prim.advice
+                       else no_rule_message(prim.what, prim.callee))
+            raise self.error(NonDifferentiableError, message)
         self.state.discard(result)
         self.owned.discard(result)
         for name, contribution in contributions:
             self.accumulate(out, name, contribution)
         return out
+
+    def refuse_array_attribute(self, prim: Primitive, value: ast.Attribute) -> None:
+        """``x.flat`` of a value known to be an array, with no rule for the attribute: the
+        attribute of a container would be its field, but an array's is an operation the
+        compiler has no derivative for."""
+        base = prim.args[0]
+        if prim.rule is None and isinstance(base, ast.Name) and (
+                base.id in self.array_names and base.id not in self.children
+                and base.id not in self.sequences):
+            raise self.error(NonDifferentiableError,
+                             f"no derivative rule for the attribute .{value.attr} of the "
+                             f"array {base.id!r}; use a NumPy function with a rule instead "
+                             "(np.real(x) for x.real; see docs/rules.md), or wrap the value "
+                             "in ad.stop_gradient() if it should not be differentiated")
 
     def display_adjoint(self, elts: list[ast.expr], g: ast.expr) -> list[tuple[str, ast.expr]]:
         """Cotangents of the parts of ``(a, b)`` / ``[*out, v]``: items and slices of ``g``."""
@@ -1231,6 +1289,20 @@ class _Reverse:
         assert isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name)
         base, value = target.value.id, prim.args[1]
         contributions: list[tuple[str, ast.expr]] = []
+        if base not in self.array_names:
+            # ``state["h"] = v`` on a dict or list (or a value of unknown kind): the
+            # runtime tells a container from an array
+            key = _index_value(target.slice)
+            if self.is_active_name(value):
+                part = _call(_name(self.scope.bind("written_part", written_part)), g,
+                             _name(base), key, _name(value.id))  # type: ignore[union-attr]
+                contributions.append((value.id, part))  # type: ignore[union-attr]
+            if base in self.active:
+                rest = self.namer.fresh(f"{self.adjoint_name(base)}_rest")
+                out.append(_assign(rest, _call(_name(self.scope.bind(
+                    "without_child", without_child)), g, _name(base), copy.deepcopy(key))))
+                contributions.append((base, _name(rest)))
+            return contributions
         if self.is_active_name(value):
             part = self.namer.fresh(f"{self.adjoint_name(value.id)}_slot")  # type: ignore
             slot: ast.expr = ast.Subscript(value=g, slice=copy.deepcopy(target.slice),
