@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import functools
 import os
 import sys
 import types
@@ -147,6 +148,57 @@ class _Deferred:
 
 _callees: dict[Any, Generated] = {}  # (kind, function, wrt, ranks, containers, rules)
 _in_progress: dict[Any, tuple[_Deferred, ...]] = {}
+_handed_out: set[Any] = set()  # keys whose stand-ins a recursive call received
+_recursive: set[int] = set()  # ids of generated functions that may recurse
+
+
+def _resolve_stand_ins() -> None:
+    """Point every closure cell that holds a finished stand-in at its target.
+
+    Generated code captures its helpers in closure cells; a recursive call captured the
+    stand-in of a function still being built, which costs one extra Python frame per
+    level of recursion. Once the target exists the cell holds it directly, so the
+    derivative of a recursion needs one frame per level, as the function itself does.
+    """
+    for generated in list(_callees.values()):
+        for function in generated.functions.values():
+            for cell in function.__closure__ or ():
+                content = cell.cell_contents
+                if isinstance(content, _Deferred) and content.target is not None:
+                    cell.cell_contents = content.target
+
+
+def _guard_recursion(function: types.FunctionType, label: str, where: Any
+                     ) -> Callable[..., Any]:
+    """``function`` (an entry point whose callees recurse) with Python's RecursionError
+    turned into an ADError that states the limit and what to do."""
+
+    @functools.wraps(function)
+    def entry(*args: Any) -> Any:
+        try:
+            return function(*args)
+        except RecursionError:
+            limit = sys.getrecursionlimit()
+            raise ADError(
+                f"the {label} recursed deeper than Python's limit of {limit} frames. The "
+                "derivative of a recursive function takes one frame per level of recursion, "
+                "as the function does (plus a few); raise the limit with "
+                "sys.setrecursionlimit() or write the recursion as a loop", where) from None
+
+    return entry
+
+
+def _recursion_checked(functions: dict[str, types.FunctionType], helpers: dict[str, Any],
+                       callee: bool, label: str, parsed: ParsedFunction) -> dict[str, Any]:
+    """Mark ``functions`` as recursive when anything they call may recurse; an entry
+    point users call (not a callee) then gets :func:`_guard_recursion`."""
+    if not any(isinstance(v, _Deferred) or id(v) in _recursive for v in helpers.values()):
+        return functions
+    _recursive.update(id(f) for f in functions.values())
+    if callee:
+        return functions
+    where = parsed.location(parsed.node)
+    return {name: _guard_recursion(f, label, where) for name, f in functions.items()}
 
 
 def _callee_key(kind: str, callee: types.FunctionType, wrt: list[str], ranks: dict[str, int],
@@ -167,6 +219,7 @@ def _generated_callee(kind: str, callee: types.FunctionType, wrt: list[str],
     is being built gets stand-ins that point at the finished functions afterwards."""
     key = _callee_key(kind, callee, wrt, ranks, containers, statics)
     if key in _in_progress:
+        _handed_out.add(key)
         return _in_progress[key]
     generated = _callees.get(key)
     if generated is None or any(callee.__globals__.get(n) is not o
@@ -185,6 +238,10 @@ def _generated_callee(kind: str, callee: types.FunctionType, wrt: list[str],
         for handle, entry in zip(handles, entries, strict=True):
             handle.target = generated.functions[entry]  # type: ignore[index]
         _callees[key] = generated
+        if key in _handed_out:
+            _handed_out.discard(key)
+            _recursive.update(id(f) for f in generated.functions.values())
+            _resolve_stand_ins()
     if generated.source not in sources:
         sources.append(generated.source)
     if kind == "jvp":
@@ -252,6 +309,8 @@ def _build_jvp(func: types.FunctionType, parsed: ParsedFunction, anf: AnfFunctio
     _debug("forward transform", own, debug)
     functions = compile_functions(own, [function.name], program.scope.helpers, func,
                                   f"jvp of {anf.name}{suffix}")
+    functions = _recursion_checked(functions, program.scope.helpers, callee,
+                                   f"jvp of {anf.name!r}", parsed)
     return Generated(_with_callees(own, callee_sources), functions, function.name, None,
                      _guards(parsed))
 
@@ -339,6 +398,8 @@ def build(
         compiled_src = to_source(run)
         functions = compile_functions(compiled_src, [run.name], program.scope.helpers, func,
                                       f"{kind} of {base}")
+        functions = _recursion_checked(functions, program.scope.helpers, callee,
+                                       f"gradient of {anf.name!r}", parsed)
         helpers = program.scope.helpers
 
         def gradient_only() -> types.FunctionType:
@@ -376,6 +437,8 @@ def build(
         source = _with_callees(own, callee_sources)
         functions = compile_functions(own, [forward.name, backward.name],
                                       program.scope.helpers, func, f"vjp of {base}")
+        functions = _recursion_checked(functions, program.scope.helpers, callee,
+                                       f"vjp of {anf.name!r}", parsed)
         return Generated(source, functions, forward.name, backward.name,
                          _guards(parsed, program))
     raise ValueError(f"unknown kind {kind!r}; expected one of {KINDS}")

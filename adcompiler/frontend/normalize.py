@@ -283,6 +283,8 @@ class _Normalizer:
         self.functions: dict[str, Inlinable] = {}
         self.inlining: list[Inlinable] = []
         self.displays: dict[str, int] = {}  # name -> length of the tuple/list it holds
+        self.maybe_unbound: set[str] = set()  # names only a loop assigns
+        self.unbound_inits: set[str] = set()  # of those, names bound to None up front
         self.classes: dict[str, type] = _object_classes(parsed)
 
     # -- emitting ---------------------------------------------------------------------
@@ -1059,18 +1061,31 @@ class _Normalizer:
                     # a loop never overwrites a name defined before it; the loop's own
                     # target too keeps its old value when the loop runs zero times
                     name = self.env[var]
+                    self.bind_if_unbound(name)
                     loop_name = self.namer.fresh(var)
                     self.assign(loop_name, ast.Name(id=name, ctx=ast.Load()))
                     self.fresh[loop_name] = self.fresh.get(name, False)
                     self.env[var] = loop_name
                 else:
                     self.env[var] = self.new_version(var)
+                    self.maybe_unbound.add(self.env[var])
                 self.loop_names.add(self.env[var])
         else:
             for var in assigned:
                 if var not in self.env:
                     self.env[var] = self.new_version(var)
+                    self.maybe_unbound.add(self.env[var])
         return dict(self.env)
+
+    def bind_if_unbound(self, name: str) -> None:
+        """``name`` = None at the top of the function when only a loop assigns it (it is
+        unbound after a loop that ran zero times) and a later loop copies it in."""
+        if name in self.maybe_unbound and name not in self.unbound_inits:
+            self.unbound_inits.add(name)
+            init = ast.Assign(targets=[ast.Name(id=name, ctx=ast.Store())],
+                              value=ast.Constant(None))
+            self.blocks[0].insert(0, ast.fix_missing_locations(
+                ast.copy_location(init, self.parsed.node)))
 
     def read_before(self, name: str) -> bool:
         for block in self.blocks:

@@ -414,7 +414,8 @@ class _Forward(_Reverse):
         for param in template.outputs:
             special["d" + param] = self.tangent_of(bindings.get(param))
         wanted = [p for p, atom in bindings.items()
-                  if not is_zero(self.tangent_of(atom)) and isinstance(atom, ast.Name)
+                  if not is_zero(self.tangent_of(atom))
+                  and isinstance(atom, ast.Name | ast.Tuple | ast.List)
                   and p not in rule.shape_only]
         missing = [p for p in wanted if p not in template.outputs]
         if missing and is_generated(self.parsed.func):

@@ -504,6 +504,11 @@ class _Reverse:
             first = prim.args[0] if prim.args else None
             return isinstance(first, ast.Constant) or (
                 isinstance(first, ast.Name) and first.id in arrays)
+        if prim.kind == "rule" and prim.rule is not None and isinstance(
+                prim.rule.key, tuple) and prim.rule.key[0] == "method" and isinstance(
+                prim.args[0], ast.Name) and (prim.args[0].id in self.children
+                                             or prim.args[0].id in self.sequences):
+            return False  # ``params.copy()`` of a dict is a dict
         if prim.kind == "rule" and prim.rule is not None:
             return prim.rule.key not in _CONTAINER_RESULTS
         return prim.kind == "zero" and isinstance(value, ast.Call) and (
@@ -1048,7 +1053,7 @@ class _Reverse:
                     for st in stmts):
                 self.uniform_candidates[id(value)] = self.uniform[result]  # ``da = g``
             contributions.append((name, value))
-        missing = wanted - set(filled.outputs)
+        missing = (wanted | tuple_params) - set(filled.outputs)
         if missing:
             raise self.error(NonDifferentiableError,
                              f"the rule for {prim.what} has no derivative with respect to "
