@@ -15,6 +15,9 @@ template applies the adjoint (transpose) of that linear map to the cotangent:
   of arrays; the cotangent of that sequence is a sequence of the same type (list or
   tuple; an array argument gets an array) holding one cotangent per part. The
   transformer's tuple primitive hands each item to the name it was built from;
+  ``np.r_[...]`` and ``np.c_[...]`` are joins too, of the items between the brackets
+  (slices in them are constant ranges; a directive string such as ``"0,2,1"`` is
+  followed, the matrix directives ``"r"`` / ``"c"`` are refused);
 * splits (``split``, ``array_split``, ``hsplit``, ``vsplit``, ``dsplit``) return a list;
   its cotangent is a list whose missing parts (``None``) count as zeros, and the reverse
   rule concatenates the parts' cotangents.
@@ -833,8 +836,7 @@ def triu_fwd(result, m, k=0, *, dm):
 # applied to the tangent of ``ct``, and its own cotangent is the primal operation it is
 # the adjoint of.
 
-zero_derivative([inverse_permutation, method_axes, negative_shift, check_pad_mode,
-                 concatenator_plan],
+zero_derivative([inverse_permutation, method_axes, negative_shift, check_pad_mode],
                 notes="axis and shift arithmetic, and a mode check: no dependence on values")
 
 
@@ -946,6 +948,10 @@ def restack_rule(result, g, tangent, obj, value):
 @forward(restack, shape_only=("obj", "value"))
 def restack_fwd(result, tangent, obj, value, *, dtangent):
     dresult = restack(dtangent, obj, value)
+
+
+zero_derivative([concatenator_plan], notes="lays out the items of np.r_[...] / np.c_[...]: "
+                "no dependence on values")
 
 
 @reverse(unconcatenator, shape_only=("items",))

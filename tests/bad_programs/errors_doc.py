@@ -27,8 +27,10 @@ of date. Every error derives from `ad.ADError` and carries the user's file and l
 
 Handled rather than refused, by design: `print(...)` and methods of global objects
 (`LOG.append(x)`, `STATE["n"] = ...`) run once per call, in the forward sweep; a random
-draw is made once and shared by the value and the gradient; recursion of any depth is
-differentiated; `raise` and `assert` run as written.
+draw is made once and shared by the value and the gradient; recursion is differentiated
+as deep as Python lets the function itself recurse (the derivative takes one frame per
+level, as the function does; past `sys.getrecursionlimit()` an `ADError` says so and names
+`sys.setrecursionlimit`); `raise` and `assert` run as written.
 
 Messages quote your code as you wrote it (never the compiler's temporaries), and name
 what to write instead. A function from an installed package (SciPy, ...) that cannot be
