@@ -342,3 +342,47 @@ def test_item_assignment_in_a_helper_on_a_dict_argument():
     assert set(g) == {"w", "b"}
     np.testing.assert_allclose(g["w"], 2.0 * params["w"] * x ** 2, rtol=1e-15)
     np.testing.assert_array_equal(g["b"], [1.0, 1.0])
+
+
+# -- a differentiated value through a global object ------------------------------------------
+LOG = []
+STATE = {}
+
+
+def through_a_global_list(x):
+    LOG.append(x * 2.0)
+    return np.sum(LOG[-1] * x)
+
+
+def through_a_global_dict(x):
+    STATE["h"] = x * 2.0
+    return np.sum(STATE["h"] * x)
+
+
+def logs_only(x):
+    LOG.append(x * 2.0)
+    LOG.append(x)
+    return np.sum(x * x)
+
+
+@pytest.mark.parametrize("func, marker", [(through_a_global_list, "LOG[-1]"),
+                                          (through_a_global_dict, 'STATE["h"] * x')],
+                         ids=lambda v: getattr(v, "__name__", None))
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_value_read_back_from_a_global_is_refused(func, marker, mode):
+    """Both gave ``2x`` where the derivative is ``4x``."""
+    x = np.array([1.0, 2.0])
+    with pytest.raises(ad.UnsupportedSyntaxError, match="read back") as info:
+        if mode == "reverse":
+            ad.grad(func)(x)
+        else:
+            ad.jvp(func, (x,), (np.ones(2),))
+    assert info.value.filename == HERE
+    assert info.value.lineno == _line_of(func, marker)
+
+
+def test_writing_into_a_global_for_logging_still_runs():
+    LOG.clear()
+    x = np.array([1.0, 2.0])
+    np.testing.assert_array_equal(ad.grad(logs_only)(x), 2.0 * x)
+    assert len(LOG) == 2

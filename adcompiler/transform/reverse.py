@@ -245,6 +245,7 @@ class _Reverse:
         self.uniform: dict[str, ast.expr] = {}
         self.uniform_candidates: dict[Any, ast.expr] = {}  # contribution -> its scalar
         self._infer_shapes(anf.body)
+        self.check_global_round_trips()
 
     # -- classification ------------------------------------------------------------------
     def error(self, cls: type[ADError], message: str) -> ADError:
@@ -883,6 +884,60 @@ class _Reverse:
                              f"the call {user_code(call)!r}, kept only for its effect, "
                              "on a differentiated value: an in-place update is invisible to "
                              "the derivative. Assign the result instead (y = f(x))")
+
+    def global_base(self, node: ast.expr) -> str | None:
+        """The name of a global object (not a module) that ``node`` is, if it is one."""
+        if isinstance(node, ast.Name) and node.id not in self.locals and not isinstance(
+                self.parsed.resolve_expr(node), types.ModuleType):
+            return node.id
+        return None
+
+    def check_global_round_trips(self) -> None:
+        """A differentiated value put into a global object (``LOG.append(x)``,
+        ``STATE["h"] = x``) and read back from it (``LOG[-1]``) would lose its derivative
+        on the way: the global is not a variable of the function. Refuse that (writing
+        into a global that is never read back, for logging, runs as written)."""
+        writes: dict[str, ast.stmt] = {}
+        writers: set[int] = set()  # every statement that only writes into a global
+        for stmt in walk_statements(self.anf.body):
+            if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) and (
+                    isinstance(stmt.value.func, ast.Attribute)):
+                name = self.global_base(stmt.value.func.value)
+                operands = [*stmt.value.args, *(k.value for k in stmt.value.keywords)]
+                if name:
+                    writers.add(id(stmt))
+                if name and _loads([ast.Expr(ast.Tuple(elts=operands, ctx=ast.Load()))]) & (
+                        self.varied):
+                    writes.setdefault(name, stmt)
+            elif isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Subscript):
+                name = self.global_base(stmt.targets[0].value)
+                if name:
+                    writers.add(id(stmt))
+                if name and _loads([ast.Expr(stmt.value)]) & self.varied:
+                    writes.setdefault(name, stmt)
+        if not writes:
+            return
+        for stmt in walk_statements(self.anf.body):
+            if id(stmt) in writers:
+                continue
+            if isinstance(stmt, ast.If | ast.While):
+                parts: list[ast.AST] = [stmt.test]
+            elif isinstance(stmt, ast.For):
+                parts = [stmt.iter]
+            else:
+                parts = [stmt]
+            read = {n.id for part in parts for n in ast.walk(part) if isinstance(n, ast.Name)
+                    and isinstance(n.ctx, ast.Load)} & set(writes)
+            if read:
+                name = sorted(read)[0]
+                self.current = stmt
+                raise self.error(
+                    UnsupportedSyntaxError,
+                    f"a differentiated value is stored in the global {name!r} (line "
+                    f"{getattr(writes[name], 'lineno', '?')}) and read back from it here: "
+                    "its derivative would be lost on the way through the global object. "
+                    "Keep the value in a local variable (and store it in the global for "
+                    "logging only)")
 
     def is_varied(self, node: ast.expr) -> bool:
         """Whether ``node`` names a value that depends on the differentiated inputs."""

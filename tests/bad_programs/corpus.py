@@ -317,3 +317,26 @@ square_lambda = lambda x: x * x  # noqa: E731
 def uses_print_twice_check(x):
     STATE["calls"] = 0
     return x * x
+
+
+# -- values through objects the compiler cannot see into ------------------------------------
+HISTORY = []
+
+
+class Lookup:
+    """An object whose ``__getitem__`` computes: its derivative is unknown."""
+
+    def __getitem__(self, key):
+        return key * 2.0
+
+
+LOOKUP = Lookup()
+
+
+def subscript_of_an_object(x):
+    return LOOKUP[x] + x
+
+
+def reads_back_from_a_global(x):
+    HISTORY.append(x * 2.0)
+    return HISTORY[-1] * x
