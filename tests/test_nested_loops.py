@@ -158,6 +158,34 @@ def while_for_continue(x):
     return s
 
 
+def while_for_break(x):
+    """``break`` in an inner ``for`` (it keeps running as no-ops) inside a ``while``."""
+    n = x.shape[0]
+    s = 0.0
+    i = 0
+    while i < n:
+        for j in range(i + 1, n):
+            p = x[i] * x[j]
+            if p > 5.0:
+                break
+            s = s + p
+        i += 1
+    return s
+
+
+def for_while_continue(x):
+    n = x.shape[0]
+    s = 0.0
+    for i in range(n):
+        j = i
+        while j < n - 1:
+            j += 1
+            if (i + j) % 2 == 0:
+                continue
+            s = s + x[i] * x[j]
+    return s
+
+
 def continue_pairs(x):
     return [(i, j) for i, j in upper_pairs(x) if (i + j) % 2 == 1]
 
@@ -289,6 +317,8 @@ PAIR_SUMS = [
     (lower_while_while, lower_pairs),
     (for_while_break, break_pairs),
     (while_for_continue, continue_pairs),
+    (while_for_break, break_pairs),
+    (for_while_continue, continue_pairs),
     (while_while_break_outer, break_outer_pairs),
     (for_for_while_data_count, data_count_pairs),
     (while_under_if_in_for, under_if_pairs),

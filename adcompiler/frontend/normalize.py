@@ -284,6 +284,7 @@ class _Normalizer:
         self.inlining: list[Inlinable] = []
         self.displays: dict[str, int] = {}  # name -> length of the tuple/list it holds
         self.maybe_unbound: set[str] = set()  # names only a loop assigns
+        self.ints: set[str] = set()  # indices of range loops
         self.unbound_inits: set[str] = set()  # of those, names bound to None up front
         self.classes: dict[str, type] = _object_classes(parsed)
 
@@ -875,7 +876,9 @@ class _Normalizer:
             return
         if isinstance(target, ast.Name):
             value = self.expr(stmt.value)
-            self.bind(target.id, value, fresh=self.allocating(value))
+            # a copy of a range loop's index is an int: ``j = i; j += 1`` shares nothing
+            self.bind(target.id, value, fresh=self.allocating(value) or (
+                isinstance(value, ast.Name) and value.id in self.ints))
             return
         self.assign_to(target, self.atom(stmt.value), fresh=False)
 
@@ -1113,6 +1116,8 @@ class _Normalizer:
         self.enter_loop(stmt.body, targets)
         if prologue is None:  # range loop: the user's variable is the index
             index = self.env[index_var]
+            self.fresh[index] = True  # an int: ``i += 1`` changes nothing shared
+            self.ints.add(index)
             prologue = lambda i: []  # noqa: E731
         else:
             index = self.namer.fresh(index_var)
