@@ -15,7 +15,8 @@ from .errors import ADError
 from .pytree import get_child, is_container, set_child, tree_map
 
 __all__ = ["add_at", "add_item", "add_items", "assemble", "basis", "last_writes", "tree_add",
-           "unbroadcast", "unbroadcast_to", "without_child", "written_part", "zeros_like_tree"]
+           "placed_part", "restored_child", "unbroadcast", "unbroadcast_to", "without_child",
+           "written_part", "zeros_like_tree"]
 
 
 def unbroadcast(g: Any, x: Any) -> Any:
@@ -162,6 +163,31 @@ def without_child(g: Any, a: Any, key: Any) -> Any:
     rest = g.copy()
     rest[key] = 0
     return rest
+
+
+def placed_part(u: Any, ct: Any, a: Any, key: Any) -> Any:
+    """The transpose of :func:`written_part`: ``u`` put at ``key`` among zeros shaped like
+    ``ct`` (for an array, broadcast over the slot, at the positions whose write NumPy
+    kept)."""
+    if is_container(a):
+        return add_item(None, ct, key, u)
+    out = np.zeros_like(ct)
+    out[key] = np.broadcast_to(u, np.shape(out[key])) * last_writes(ct, key)
+    return out
+
+
+def restored_child(u: Any, ct: Any, a: Any, key: Any) -> Any:
+    """The transpose of :func:`without_child`: ``u`` (shaped like ``a``) with the child at
+    ``key`` zero, shaped like ``ct`` (a dropped key comes back as zeros)."""
+    if is_container(a):
+        if isinstance(a, dict) and key not in a:
+            out = dict(u)
+            out[key] = zeros_like_tree(get_child(ct, key))
+            return out if type(u) is dict else type(u)(out)
+        return set_child(u, key, zeros_like_tree(get_child(u, key)))
+    out = u.copy()
+    out[key] = 0
+    return out
 
 
 def last_writes(target: Any, index: Any) -> Any:

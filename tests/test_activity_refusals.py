@@ -386,3 +386,39 @@ def test_writing_into_a_global_for_logging_still_runs():
     x = np.array([1.0, 2.0])
     np.testing.assert_array_equal(ad.grad(logs_only)(x), 2.0 * x)
     assert len(LOG) == 2
+
+
+# -- the item-assignment helpers are transposes of each other (dot-product tests) -------------
+def _inner(a, b):
+    from adcompiler.pytree import tree_leaves
+
+    return sum(float(np.sum(p * q)) for p, q in zip(tree_leaves(a), tree_leaves(b),
+                                                     strict=True))
+
+
+ITEM_CASES = [
+    ("dict, existing key", {"h": np.ones(2), "c": np.ones(3)}, "h", np.ones(2)),
+    ("dict, new key", {"c": np.ones(3)}, "h", np.ones(2)),
+    ("list", [np.ones(2), np.ones(3)], 1, np.ones(3)),
+    ("array, basic index, broadcast value", np.ones((3, 2)), 1, np.ones(1)),
+    ("array, repeated fancy index", np.ones(4), np.array([0, 2, 0]), np.ones(3)),
+]
+
+
+@pytest.mark.parametrize("a, key, v", [c[1:] for c in ITEM_CASES],
+                         ids=[c[0] for c in ITEM_CASES])
+def test_item_assignment_helpers_are_transposes(a, key, v):
+    from adcompiler.pytree import set_child, tree_map
+    from adcompiler.runtime import placed_part, restored_child, without_child, written_part
+
+    rng = np.random.default_rng(3)
+    after = a.copy() if isinstance(a, np.ndarray) else set_child(a, key, v)
+    if isinstance(a, np.ndarray):
+        after[key] = v
+    g = tree_map(lambda leaf: rng.normal(size=np.shape(leaf)), after)
+    u = rng.normal(size=np.shape(v))
+    assert _inner(written_part(g, a, key, v), u) == pytest.approx(
+        _inner(g, placed_part(u, g, a, key)), rel=1e-12)
+    w = tree_map(lambda leaf: rng.normal(size=np.shape(leaf)), a)
+    assert _inner(without_child(g, a, key), w) == pytest.approx(
+        _inner(g, restored_child(w, g, a, key)), rel=1e-12)

@@ -6,28 +6,21 @@ v)``, the cotangent of ``v``, and ``without_child(g, a, key)``, the cotangent of
 before the write. Second derivatives (forward over the generated gradient) differentiate
 them.
 
-Conventions: both helpers are linear in the cotangent ``g`` and read ``a`` for its
-structure, ``key`` as an index and ``v`` for its shape, so each tangent is the helper
-applied to the tangent of ``g``; their reverse rules are the transposed maps (put the
-part back at ``key`` among zeros; ``without_child`` is a projection, its own transpose).
+Conventions: all four helpers are linear in their first argument and read the others for
+structure, shape or as an index, so each tangent is the helper applied to the tangent of
+the first argument; each reverse rule is the transposed map: ``placed_part`` is the
+transpose of ``written_part`` and ``restored_child`` that of ``without_child`` (and back).
 """
 
 from __future__ import annotations
 
-import numpy as np
-
-from ..pytree import get_child, is_container, set_child
-from ..runtime import add_item, last_writes, without_child, written_part, zeros_like_tree
+from ..runtime import placed_part, restored_child, without_child, written_part
 from .registry import forward, reverse
 
 
 @reverse(written_part, shape_only=("a", "v"))
 def written_part_rule(result, g, ct, a, key, v):
-    if is_container(a):
-        dct = add_item(None, ct, key, g)
-    else:
-        dct = add_item(None, ct, key, np.broadcast_to(g, np.shape(ct[key])) * last_writes(
-            ct, key))
+    dct = placed_part(g, ct, a, key)
 
 
 @forward(written_part, shape_only=("a", "v"))
@@ -35,14 +28,31 @@ def written_part_fwd(result, ct, a, key, v, *, dct):
     dresult = written_part(dct, a, key, v)
 
 
+@reverse(placed_part, shape_only=("ct", "a"))
+def placed_part_rule(result, g, u, ct, a, key):
+    du = written_part(g, a, key, u)
+
+
+@forward(placed_part, shape_only=("ct", "a"))
+def placed_part_fwd(result, u, ct, a, key, *, du):
+    dresult = placed_part(du, ct, a, key)
+
+
 @reverse(without_child, shape_only=("a",))
 def without_child_rule(result, g, ct, a, key):
-    if is_container(a):
-        dct = set_child(g, key, zeros_like_tree(get_child(ct, key)))
-    else:
-        dct = without_child(g, a, key)
+    dct = restored_child(g, ct, a, key)
 
 
 @forward(without_child, shape_only=("a",))
 def without_child_fwd(result, ct, a, key, *, dct):
     dresult = without_child(dct, a, key)
+
+
+@reverse(restored_child, shape_only=("ct", "a"))
+def restored_child_rule(result, g, u, ct, a, key):
+    du = without_child(g, a, key)
+
+
+@forward(restored_child, shape_only=("ct", "a"))
+def restored_child_fwd(result, u, ct, a, key, *, du):
+    dresult = restored_child(du, ct, a, key)
