@@ -7,16 +7,17 @@ generated code can itself be differentiated again.
 
 from __future__ import annotations
 
+import linecache
 from typing import Any
 
 import numpy as np
 
-from .errors import ADError
+from .errors import ADError, NonDifferentiableError, SourceLocation
 from .pytree import get_child, is_container, set_child, tree_map
 
-__all__ = ["add_at", "add_item", "add_items", "assemble", "basis", "last_writes", "tree_add",
-           "placed_part", "restored_child", "unbroadcast", "unbroadcast_to", "without_child",
-           "written_part", "zeros_like_tree"]
+__all__ = ["add_at", "add_item", "add_items", "assemble", "basis", "last_writes",
+           "no_derivative", "placed_part", "restored_child", "tree_add", "unbroadcast",
+           "unbroadcast_to", "without_child", "written_part", "zeros_like_tree"]
 
 
 def unbroadcast(g: Any, x: Any) -> Any:
@@ -188,6 +189,17 @@ def restored_child(u: Any, ct: Any, a: Any, key: Any) -> Any:
     out = u.copy()
     out[key] = 0
     return out
+
+
+def no_derivative(message: str, filename: str, lineno: int) -> None:
+    """Raise ``NonDifferentiableError`` at the user's ``filename:lineno``.
+
+    Generated code calls this where a differentiated value reaches an operation without
+    a derivative on a path (a branch) the compiler could not rule out when it built the
+    code: the refusal comes when the path is taken, never a silently wrong value.
+    """
+    code = linecache.getline(filename, lineno).strip()
+    raise NonDifferentiableError(message, SourceLocation(filename, lineno, code))
 
 
 def last_writes(target: Any, index: Any) -> Any:

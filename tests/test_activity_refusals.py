@@ -137,6 +137,14 @@ def test_r_and_c_vjp_and_jvp_agree_with_differences(program):
     ad.check_grads(program, [X])
 
 
+@pytest.mark.parametrize("program", R_C_PROGRAMS, ids=lambda p: p.__name__)
+@pytest.mark.parametrize("mode", ["forward", "reverse"])
+def test_r_and_c_jacobians_are_exact(program, mode):
+    exact = np.stack([program(e) - program(np.zeros(3)) for e in np.eye(3)], axis=-1)
+    np.testing.assert_allclose(ad.jacobian(program, mode=mode)(X), exact, rtol=1e-14,
+                               atol=1e-14)
+
+
 def squared_r(x, y):
     return np.sum(np.r_[x, 1.0, y * x[0]] ** 2)
 
@@ -205,14 +213,34 @@ class Table:
     """An object whose ``__getitem__`` computes (its derivative is unknown)."""
 
     def __getitem__(self, key):
+        if isinstance(key, slice):
+            return key.stop - key.start
         return key * 2.0
 
 
 TABLE = Table()
 
 
-def subscript_of_an_object(x):
+def table_lookup(x):
     return TABLE[x[0]] + x[1]
+
+
+def local_table_lookup(x):
+    table = Table()
+    return table[x[0] * x[1]] + table[1.0:2.0]
+
+
+def test_a_user_objects_getitem_is_differentiated_like_a_method():
+    """``TABLE[x]`` calls ``Table.__getitem__`` (Python source): differentiated, not
+    treated as indexing (it gave 0 for ``x[0]``)."""
+    x = np.array([1.5, 2.0])
+    np.testing.assert_array_equal(ad.grad(table_lookup)(x), [2.0, 1.0])
+    assert ad.jvp(table_lookup, (x,), (np.array([1.0, 0.0]),))[1] == 2.0
+    np.testing.assert_array_equal(ad.grad(local_table_lookup)(x), [4.0, 3.0])
+
+
+def ogrid_with_a_differentiated_bound(x):
+    return np.sum(np.ogrid[0.0:x[0]:4j] * x[1])
 
 
 def mgrid_with_a_differentiated_bound(x):
@@ -233,7 +261,7 @@ def method_of_an_unknown_object(x):
 
 
 REFUSALS = [
-    (subscript_of_an_object, "TABLE[", "Table object"),
+    (ogrid_with_a_differentiated_bound, "np.ogrid[", "OGridClass"),
     (mgrid_with_a_differentiated_bound, "np.mgrid[", "MGridClass"),
     (attribute_without_rule, "x.flat", ".flat"),
     (real_attribute, "x.real", ".real"),
@@ -276,11 +304,12 @@ def test_objects_without_rules_are_fine_when_nothing_differentiated_reaches_them
     ad.check_grads(index_expression, [x])
 
 
-def test_stop_gradient_on_the_index_makes_a_subscript_of_an_object_constant():
-    def table_of_constant(x):
-        return TABLE[ad.stop_gradient(x[0])] + x[1]
+def grid_of_constant(x):
+    return np.sum(np.mgrid[0.0:ad.stop_gradient(x[0]):4j]) + x[1]
 
-    np.testing.assert_array_equal(ad.grad(table_of_constant)(np.array([1.0, 2.0])),
+
+def test_stop_gradient_on_the_index_makes_a_subscript_of_an_object_constant():
+    np.testing.assert_array_equal(ad.grad(grid_of_constant)(np.array([1.0, 2.0])),
                                   [0.0, 1.0])
 
 
@@ -422,3 +451,40 @@ def test_item_assignment_helpers_are_transposes(a, key, v):
     w = tree_map(lambda leaf: rng.normal(size=np.shape(leaf)), a)
     assert _inner(without_child(g, a, key), w) == pytest.approx(
         _inner(g, restored_child(w, g, a, key)), rel=1e-12)
+
+
+# -- text: a value formatted as a string has no derivative ------------------------------------
+def through_text(x):
+    return float(str(x[0])) * x[1]
+
+
+def through_an_f_string(x):
+    text = f"{x[0]}"
+    return float(text) * x[1]
+
+
+def prints_a_differentiated_value(x):
+    label = f"x0 = {x[0]}"
+    print(label)
+    return x[0] * x[1]
+
+
+@pytest.mark.parametrize("func, marker", [(through_text, "str(x[0])"),
+                                          (through_an_f_string, 'f"{x[0]}"')],
+                         ids=lambda v: getattr(v, "__name__", None))
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_a_value_through_text_is_refused(func, marker, mode):
+    """``float(str(x))`` gave derivative 0 (``str`` counted as zero-derivative)."""
+    x = np.array([1.25, 2.0])
+    with pytest.raises(ad.NonDifferentiableError) as info:
+        if mode == "reverse":
+            ad.grad(func)(x)
+        else:
+            ad.jvp(func, (x,), (np.ones(2),))
+    assert info.value.lineno == _line_of(func, marker)
+
+
+def test_formatting_for_printing_only_still_runs(capsys):
+    np.testing.assert_array_equal(ad.grad(prints_a_differentiated_value)(np.array([1.5, 2.0])),
+                                  [2.0, 1.5])
+    assert "x0 = 1.5" in capsys.readouterr().out

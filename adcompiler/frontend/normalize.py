@@ -252,6 +252,17 @@ class _Rename(ast.NodeTransformer):
         return ast.Name(id=self.renames.get(node.id, node.id), ctx=node.ctx)
 
 
+def _slice_value(index: ast.expr) -> ast.expr:
+    """An index as a value (``1:3`` is ``slice(1, 3)``), to pass it to ``__getitem__``."""
+    if isinstance(index, ast.Slice):
+        parts = [p if p is not None else ast.Constant(None)
+                 for p in (index.lower, index.upper, index.step)]
+        return ast.Call(func=ast.Name(id="slice", ctx=ast.Load()), args=parts, keywords=[])
+    if isinstance(index, ast.Tuple):
+        return ast.Tuple(elts=[_slice_value(e) for e in index.elts], ctx=ast.Load())
+    return index
+
+
 def _is_atom(node: ast.expr) -> bool:
     return isinstance(node, ast.Name | ast.Constant)
 
@@ -721,8 +732,27 @@ class _Normalizer:
         return self.atom(node)
 
     def expr_Subscript(self, node: ast.Subscript) -> ast.expr:
+        if self.python_getitem(node.value):
+            # ``table[k]`` of a user object: a call of its ``__getitem__``, differentiated
+            # (or inlined) like any method, not indexing whose index carries no derivative
+            method = ast.Attribute(value=node.value, attr="__getitem__", ctx=ast.Load())
+            call = ast.Call(func=method, args=[_slice_value(node.slice)], keywords=[])
+            return self.expr(ast.fix_missing_locations(ast.copy_location(call, node)))
         value = self.atom(node.value)
         return ast.Subscript(value=value, slice=self.index(node.slice), ctx=ast.Load())
+
+    def python_getitem(self, base: ast.expr) -> bool:
+        """Whether ``base`` is an instance of a user class whose ``__getitem__`` is Python
+        (a local made by ``SomeClass(...)`` here, or a module-level object)."""
+        if not isinstance(base, ast.Name):
+            return False
+        if base.id in self.locals:
+            cls = self.classes.get(base.id)
+        else:
+            obj = self.parsed.resolve(base.id)
+            cls = type(obj) if obj is not UNRESOLVED and _user_class(type(obj)) else None
+        return cls is not None and isinstance(inspect.getattr_static(cls, "__getitem__", None),
+                                              types.FunctionType)
 
     def expr_Attribute(self, node: ast.Attribute) -> ast.expr:
         if self.is_static(node):

@@ -374,7 +374,10 @@ class _Forward(_Reverse):
             return ast.Subscript(value=tangent, slice=copy.deepcopy(index), ctx=ast.Load())
         if kind == "attr":
             assert isinstance(stmt.value, ast.Attribute)
-            self.refuse_array_attribute(prim, stmt.value)
+            refusal = self.array_attribute_refusal(prim, stmt.value)
+            if refusal is not None:
+                out.append(refusal)
+                return _zero()
             tangent = self.tangent_of(prim.args[0])
             if is_zero(tangent):
                 return tangent

@@ -57,6 +57,7 @@ from ..runtime import (
     add_item,
     add_items,
     last_writes,
+    no_derivative,
     tree_add,
     unbroadcast,
     unbroadcast_to,
@@ -314,8 +315,10 @@ class _Reverse:
                 return Primitive("zero")
             rule = registry.rule_for(type(value.op))
             return Primitive("rule", rule, [value.operand], what=repr(user_code(value)))
-        if isinstance(value, ast.Compare | ast.JoinedStr):
+        if isinstance(value, ast.Compare):
             return Primitive("zero")
+        if isinstance(value, ast.JoinedStr):  # text: refused if a derivative must go through
+            return Primitive("nondiff", what="formatting a value as text (an f-string)")
         if isinstance(value, ast.Tuple | ast.List):
             return Primitive("tuple", args=list(value.elts))
         if isinstance(value, ast.Dict):
@@ -404,7 +407,7 @@ class _Reverse:
         if rule is not None and rule.zero:
             return Primitive("zero")
         if rule is None or not rule.has_reverse:
-            if isinstance(callee, type) and callee in (int, bool, str, len, range, slice):
+            if isinstance(callee, type) and callee in (int, bool, range, slice):
                 return Primitive("zero")
             module = getattr(callee, "__module__", "") or ""
             if isinstance(callee, types.FunctionType) and not module.startswith("numpy"):
@@ -978,9 +981,12 @@ class _Reverse:
             contributions = self.index_adjoint(prim, result, g, out)
         elif prim.kind == "attr" and (prim.rule is None or self.known_container(prim.args[0])):
             assert isinstance(stmt.value, ast.Attribute)
-            self.refuse_array_attribute(prim, stmt.value)
-            contributions = self.item_adjoint(prim.args[0], ast.Constant(stmt.value.attr), g,
-                                              out)
+            refusal = self.array_attribute_refusal(prim, stmt.value)
+            if refusal is not None:
+                out.append(refusal)
+            else:
+                contributions = self.item_adjoint(prim.args[0], ast.Constant(stmt.value.attr),
+                                                  g, out)
         elif prim.kind == "attr":
             contributions = self.fill_rule(stmt, prim, result, g, out)
         elif prim.kind == "update":
@@ -1005,19 +1011,25 @@ class _Reverse:
             self.accumulate(out, name, contribution)
         return out
 
-    def refuse_array_attribute(self, prim: Primitive, value: ast.Attribute) -> None:
+    def array_attribute_refusal(self, prim: Primitive, value: ast.Attribute
+                                ) -> ast.stmt | None:
         """``x.flat`` of a value known to be an array, with no rule for the attribute: the
         attribute of a container would be its field, but an array's is an operation the
-        compiler has no derivative for."""
+        compiler has no derivative for. The refusal runs where the statement does (it may
+        sit in a branch that is never taken for arrays, as in ``isinstance`` dispatch)."""
         base = prim.args[0]
-        if prim.rule is None and isinstance(base, ast.Name) and (
+        if not (prim.rule is None and isinstance(base, ast.Name) and (
                 base.id in self.array_names and base.id not in self.children
-                and base.id not in self.sequences):
-            raise self.error(NonDifferentiableError,
-                             f"no derivative rule for the attribute .{value.attr} of the "
-                             f"array {base.id!r}; use a NumPy function with a rule instead "
-                             "(np.real(x) for x.real; see docs/rules.md), or wrap the value "
-                             "in ad.stop_gradient() if it should not be differentiated")
+                and base.id not in self.sequences)):
+            return None
+        message = (f"no derivative rule for the attribute .{value.attr} of the array "
+                   f"{base.id!r}; use a NumPy function with a rule instead (np.real(x) for "
+                   "x.real; see docs/rules.md), or wrap the value in ad.stop_gradient() if "
+                   "it should not be differentiated")
+        location = self.parsed.location(self.current)
+        return ast.Expr(_call(_name(self.scope.bind("no_derivative", no_derivative)),
+                              ast.Constant(message), ast.Constant(location.filename),
+                              ast.Constant(location.lineno)))
 
     def display_adjoint(self, elts: list[ast.expr], g: ast.expr) -> list[tuple[str, ast.expr]]:
         """Cotangents of the parts of ``(a, b)`` / ``[*out, v]``: items and slices of ``g``."""
