@@ -322,10 +322,8 @@ def concatenator_plan(maker: Any, items: tuple[Any, ...]) -> tuple[int, list[_Pa
             start = 0 if item.start is None else item.start
             if isinstance(step, complex | np.complexfloating):
                 count = int(abs(step))
-            else:
-                count = len(range(int(start), int(item.stop), int(step))) if all(
-                    isinstance(v, int | np.integer) for v in (start, item.stop, step)) else int(
-                    np.arange(start, item.stop, step).size)
+            else:  # the length np.arange(start, stop, step) has
+                count = max(math.ceil((item.stop - start) / step), 0)
             shape: tuple[int, ...] = (count,)
             axes = None
             if ndmin > 1:
@@ -388,7 +386,7 @@ def concatenator_tangent(tangents: Any, maker: Any, items: tuple[Any, ...], like
         if part is None:
             continue
         if part.constant or tangent is None or isinstance(item, str):
-            parts.append(np.zeros(part.shape, dtype=dtype))
+            parts.append(np.zeros_like(like, dtype=dtype, shape=part.shape))
             continue
         tangent = np.broadcast_to(tangent, np.shape(item))  # a constant's zero tangent
         tangent = np.reshape(tangent, (1,) * part.gained + np.shape(item))

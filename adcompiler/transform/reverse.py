@@ -447,8 +447,48 @@ class _Reverse:
                         isinstance(e, ast.Starred) for e in stmt.value.elts):
                     self.literals[name] = list(stmt.value.elts)
         self._infer_children(assigns)
+        self._infer_ints(assigns)
         self._infer_ranks(assigns)
         self._infer_arrays(assigns)
+
+    def _infer_ints(self, assigns: list[tuple[str, ast.Assign, Primitive]]) -> None:
+        """Names that hold Python ints: loop indices, int literals, lengths and dimensions,
+        and ``+ - * // %`` of those (``j = i + 1``; ``j = j + 1`` in a ``while``). As
+        indices they make ``x[j]`` basic indexing, whose adjoint adds in place.
+
+        The greatest fixpoint: every candidate is assumed an int, and a name with one
+        definition that is not (given the others) is dropped until nothing changes.
+        """
+        defs: dict[str, list[ast.expr]] = {}
+        for name, stmt, _ in assigns:
+            defs.setdefault(name, []).append(stmt.value)
+        shapes = {name for name, values in defs.items() if all(
+            isinstance(v, ast.Attribute) and v.attr == "shape" for v in values)}
+        ints = set(defs) - set(self.anf.params)
+        while True:
+            known = ints | self.int_names
+            bad = {name for name in ints
+                   if not all(self._int_valued(v, known, shapes) for v in defs[name])}
+            if not bad:
+                break
+            ints -= bad
+        self.int_names |= ints
+
+    def _int_valued(self, value: ast.expr, ints: set[str], shapes: set[str]) -> bool:
+        if isinstance(value, ast.Constant):
+            return type(value.value) is int
+        if isinstance(value, ast.Name):
+            return value.id in ints
+        if isinstance(value, ast.BinOp):
+            return isinstance(value.op, ast.Add | ast.Sub | ast.Mult | ast.FloorDiv
+                              | ast.Mod) and all(
+                self._int_valued(side, ints, shapes) for side in (value.left, value.right))
+        if isinstance(value, ast.Subscript):  # ``n = t1[0]`` of ``t1 = x.shape``
+            return isinstance(value.value, ast.Name) and value.value.id in shapes and (
+                isinstance(value.slice, ast.Constant) and type(value.slice.value) is int)
+        if isinstance(value, ast.Call) and len(value.args) == 1 and not value.keywords:
+            return self.resolve_callee(value.func) is len
+        return False
 
     def _infer_children(self, assigns: list[tuple[str, ast.Assign, Primitive]]) -> None:
         """Follow constant keys into container arguments: ranks of their leaves."""
