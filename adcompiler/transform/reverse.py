@@ -1505,7 +1505,9 @@ class _Reverse:
                 break
             owned_on_entry &= self.owned | rezeroed
         self.state = entry
-        self.owned = set()
+        # still ours after the loop: each was ours on entry to every iteration and is
+        # again at the end of each (a zero-trip loop leaves the buffer it was given)
+        self.owned = set(owned_on_entry)
         return before, chunk
 
     def loop_names(self, stmt: ast.For | ast.While) -> set[str]:
