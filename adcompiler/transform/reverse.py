@@ -355,7 +355,7 @@ class _Reverse:
         parts = value.slice.elts if isinstance(value.slice, ast.Tuple) else [value.slice]
         items = ast.Tuple(elts=[_index_value(p) for p in parts], ctx=ast.Load())
         if rule is None or not (rule.has_reverse or rule.has_forward):
-            return Primitive("nondiff", what=f"the subscript {ast.unparse(value)!r} of a "
+            return Primitive("nondiff", what=f"the subscript {user_code(value)!r} of a "
                              f"{type(obj).__name__} object (a call of its __getitem__)",
                              advice=": a differentiated value reaches it. Compute the value "
                              "with a function that has a derivative rule or Python source, "
