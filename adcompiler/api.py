@@ -18,10 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from . import pipeline
+from . import pipeline, wrappers
 from .backend import cache
 from .errors import ADError, NonScalarOutputError
-from .frontend.parse import unwrap
 from .pytree import (
     is_container,
     registry_version,
@@ -66,7 +65,7 @@ def _derivative(f: Any) -> Transformed | None:
                 f"{f!r} is a derivative adcompiler generated that cannot be differentiated "
                 "again; higher derivatives are built from ad.grad: ad.grad(ad.grad(f)), "
                 "ad.jacobian(ad.grad(f)), ad.hessian(f), ad.hvp(f)")
-        f = getattr(f, "__ad_function__", None) or getattr(f, "__wrapped__", None)
+        f = getattr(f, "__ad_function__", None)  # ours only: see adcompiler.wrappers
     return None
 
 
@@ -75,11 +74,7 @@ def _function(f: Any) -> types.FunctionType:
     inner = _derivative(f)
     if inner is not None:
         return inner.func
-    func = unwrap(f)
-    if not isinstance(func, types.FunctionType):
-        raise ADError(f"{f!r} is not a Python function; adcompiler differentiates functions "
-                      "written in Python (register a rule with @ad.derivative for others)")
-    return func
+    return wrappers.target(f)
 
 
 def _code_for(f: Any, func: types.FunctionType, values: list[Any]) -> types.FunctionType:
@@ -109,7 +104,7 @@ def _chosen_wrt(f: Any, wrt: Wrt | None, argnums: int | Sequence[int] | None) ->
 
 
 def _param_names(func: types.FunctionType) -> list[str]:
-    sig = inspect.signature(func)
+    sig = inspect.signature(func, follow_wrapped=False)
     return [p.name for p in sig.parameters.values()
             if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
 
@@ -152,7 +147,7 @@ def _plain_arity(code: types.CodeType) -> int | None:
 def _bind(func: types.FunctionType, args: tuple, kwargs: dict) -> list[Any]:
     if not kwargs and len(args) == _plain_arity(func.__code__):
         return list(args)  # the common call: every argument given by position
-    sig = inspect.signature(func)
+    sig = inspect.signature(func, follow_wrapped=False)
     for p in sig.parameters.values():
         if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD, p.KEYWORD_ONLY):
             raise ADError(f"{func.__qualname__} has *args, **kwargs or keyword-only "

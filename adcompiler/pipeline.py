@@ -242,6 +242,7 @@ def _build_jvp(func: types.FunctionType, parsed: ParsedFunction, anf: AnfFunctio
         program = forward_transform(anf, wrt, ranks,
                                     build_callee=_jvp_callee_builder(callee_sources),
                                     containers=containers, callee=callee, statics=statics)
+    program.scope.helpers.update(anf.cells)  # cells of inlined callees, passed through
     body = with_line_comments(program.body, parsed.filename)
     returned = ast.Tuple(elts=[program.result, program.tangent], ctx=ast.Load())
     label = "_jvp_batched" if batched else "_jvp"
@@ -313,6 +314,7 @@ def build(
     program = reverse_transform(anf, wrt, ranks, seeded=kind != "vjp",
                                 build_callee=_callee_builder(callee_sources),
                                 containers=containers, callee=callee, statics=statics)
+    program.scope.helpers.update(anf.cells)  # cells of inlined callees, passed through
     np_name = program.scope.bind("np", __import__("numpy"))
     result = anf.result
     result_atom = _name(result) if isinstance(result, str) else result

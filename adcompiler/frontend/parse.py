@@ -40,15 +40,44 @@ UNRESOLVED = Unresolved()
 
 
 def unwrap(func: Any) -> Any:
-    """The plain Python function behind our wrappers and ``functools.wraps`` chains."""
+    """The plain Python function behind our own ``@ad.differentiable`` wrappers.
+
+    Only wrappers that call the function unchanged are looked through: ours, and
+    ``functools.lru_cache`` / ``functools.cache``. A ``functools.wraps`` decorator's
+    wrapper is code of its own (it may scale the result or change the arguments), so it
+    is never skipped: the compiler differentiates the wrapper (see ``adcompiler.wrappers``).
+    """
     seen = set()
     while id(func) not in seen:
         seen.add(id(func))
-        inner = getattr(func, "__ad_function__", None) or getattr(func, "__wrapped__", None)
+        inner = getattr(func, "__ad_function__", None)
+        if inner is None and _is_transparent_cache(func):
+            inner = func.__wrapped__
         if inner is None:
             break
         func = inner
     return func
+
+
+def _is_transparent_cache(func: Any) -> bool:
+    """``functools.lru_cache`` / ``functools.cache``: the call returns ``__wrapped__``'s
+    value unchanged, so its derivative is ``__wrapped__``'s."""
+    import functools
+
+    return isinstance(func, functools._lru_cache_wrapper)
+
+
+def callee_object(value: Any) -> Any:
+    """What a call of ``value`` differentiates: our ``@ad.differentiable`` wrapper stands
+    for the function it wraps (unless a rule was registered for the wrapper itself)."""
+    inner = getattr(value, "__ad_function__", None)
+    if inner is None:
+        return value
+    from ..rules.registry import rule_for
+
+    if rule_for(value) is not None:
+        return value
+    return callee_object(inner)
 
 
 @dataclass
@@ -86,11 +115,11 @@ class ParsedFunction:
         if name in self.closure:
             cell = self.closure[name]
             try:
-                return cell.cell_contents
+                return callee_object(cell.cell_contents)
             except ValueError:
                 return UNRESOLVED
         if name in self.globals:
-            return self.globals[name]
+            return callee_object(self.globals[name])
         builtin_ns = self.globals.get("__builtins__", builtins)
         if isinstance(builtin_ns, types.ModuleType):
             builtin_ns = builtin_ns.__dict__
@@ -104,14 +133,16 @@ class ParsedFunction:
             base = self.resolve_expr(node.value)
             if base is UNRESOLVED or not isinstance(base, types.ModuleType | type):
                 return UNRESOLVED
-            return getattr(base, node.attr, UNRESOLVED)
+            return callee_object(getattr(base, node.attr, UNRESOLVED))
         return UNRESOLVED
 
 
 def _read_source(func: types.FunctionType) -> tuple[str, str, int]:
     filename = inspect.getsourcefile(func) or func.__code__.co_filename
     try:
-        lines, firstlineno = inspect.getsourcelines(func)
+        # the code object, not the function: ``inspect`` follows ``__wrapped__`` and
+        # would give a decorator's wrapper the wrapped function's source
+        lines, firstlineno = inspect.getsourcelines(func.__code__)
     except (OSError, TypeError):
         raise ADError(
             f"cannot read the source of {func.__qualname__!r} (defined in "

@@ -1,0 +1,122 @@
+"""What calling a user's callable runs: the Python function the compiler transforms.
+
+``ad.grad(f)`` must differentiate what the user calls, ``f(*args)``, and nothing else.
+Most of the time that is ``f``'s own source. Three kinds of callable need more care:
+
+* **Our own ``@ad.differentiable`` wrapper** calls the function it wraps unchanged, and so
+  do ``functools.lru_cache`` / ``functools.cache``: they are looked through.
+* **A decorator's wrapper** (a function carrying ``__wrapped__``, as ``functools.wraps``
+  leaves it) is code of its own: it may scale the result, change the arguments, or
+  both. It is never skipped. A wrapper with ordinary positional parameters is
+  transformed as it is. A wrapper taking ``*args, **kwargs`` is called from a *call
+  shim*: a one-line generated function with the wrapped function's signature (what
+  ``inspect.signature`` reports for the wrapper, and what users bind their arguments
+  against), whose body calls the wrapper; the frontend inlines the wrapper there, with
+  its closure (the wrapped function) read from the wrapper's own cells.
+* **A function with a rule of its own** (``@ad.derivative(of=f)``) is differentiated by
+  that rule, exactly as when ``f`` is called from another function: the call shim calls
+  ``f``, and the transform uses the rule for the call.
+
+A wrapper object that is not a Python function (a class instance with ``__wrapped__``)
+cannot be read, so it is refused with an ``ADError`` naming it, rather than skipped.
+"""
+
+from __future__ import annotations
+
+import inspect
+import types
+from typing import Any
+
+from .errors import ADError
+from .frontend.parse import callee_object, unwrap
+from .rules.registry import rule_for
+
+__all__ = ["target"]
+
+_PLAIN = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+
+
+def _plain(func: types.FunctionType) -> bool:
+    """Whether ``func`` takes positional parameters only (no ``*args``, ``**kwargs``)."""
+    sig = inspect.signature(func, follow_wrapped=False)
+    return all(p.kind in _PLAIN for p in sig.parameters.values())
+
+
+def _has_user_rule(func: Any) -> bool:
+    rule = rule_for(func)
+    return rule is not None and (rule.user_reverse is not None or rule.user_forward is not None)
+
+
+def _signature_function(wrapper: types.FunctionType) -> types.FunctionType:
+    """The function whose parameters a ``*args`` wrapper is called with: the first
+    function down the ``__wrapped__`` chain with plain parameters (what
+    ``inspect.signature`` reports)."""
+    seen: set[int] = set()
+    func: Any = wrapper
+    while id(func) not in seen:
+        seen.add(id(func))
+        if isinstance(func, types.FunctionType) and _plain(func):
+            return func
+        inner = getattr(func, "__wrapped__", None)
+        if inner is None:
+            break
+        func = inner
+    raise ADError(
+        f"{wrapper.__qualname__} wraps {func!r} and takes *args or **kwargs, and no "
+        "function down its __wrapped__ chain has fixed positional parameters to bind the "
+        "arguments to; give the wrapper (or the function it wraps) named parameters")
+
+
+def _shim(call: Any, signature: types.FunctionType) -> types.FunctionType:
+    """``def name(a, b): return __ad_call__(a, b)``, with ``signature``'s parameters.
+
+    One shim per callable, kept on the callable, so its cache entries are reused by every
+    ``ad.grad`` of it.
+    """
+    from .backend.compile import compile_functions
+
+    params = [p.name for p in inspect.signature(signature, follow_wrapped=False)
+              .parameters.values()]
+    key = ("__ad_shim__", tuple(params))
+    held = getattr(call, "__dict__", {}).get("__ad_shim__")
+    if held is not None and held[0] == key:
+        return held[1]
+    name = signature.__name__ if signature.__name__.isidentifier() else "lambda_"
+    text = (f"def {name}({', '.join(params)}):\n"
+            f"    return {name}_as_called({', '.join(params)})\n")
+    home = call if isinstance(call, types.FunctionType) else signature
+    shim = compile_functions(text, [name], {name + "_as_called": call}, home,
+                             f"call of {signature.__qualname__}")[name]
+    del shim.__ad_generated__  # type: ignore[attr-defined]  (user code, not a derivative)
+    shim.__qualname__ = signature.__qualname__
+    shim.__doc__ = signature.__doc__
+    shim.__ad_calls__ = call  # type: ignore[attr-defined]
+    call.__ad_shim__ = (key, shim)  # call is a Python function: it takes attributes
+    return shim
+
+
+def target(f: Any) -> types.FunctionType:
+    """The Python function to transform so that its derivative is that of calling ``f``
+    (see the module docstring)."""
+    func = callee_object(f)
+    if rule_for(func) is None:
+        func = callee_object(unwrap(func))
+    if isinstance(func, types.FunctionType):
+        if _has_user_rule(func):
+            return _shim(func, func)
+        if getattr(func, "__wrapped__", None) is not None and not _plain(func):
+            return _shim(func, _signature_function(func))
+        return func
+    if getattr(func, "__wrapped__", None) is not None:
+        raise ADError(
+            f"{func!r} is a wrapper ({type(func).__qualname__}) around "
+            f"{func.__wrapped__!r}, and not a Python function, so adcompiler cannot read "
+            "what it does to the value; differentiate the wrapped function, write the "
+            "wrapper as a def, or register a rule with @ad.derivative(of=...)")
+    if callable(func) and _has_user_rule(func):
+        raise ADError(
+            f"{func!r} has a rule registered with @ad.derivative but is not a Python "
+            "function, so it has no signature to bind arguments to; call it from a "
+            "Python function and differentiate that")
+    raise ADError(f"{f!r} is not a Python function; adcompiler differentiates functions "
+                  "written in Python (register a rule with @ad.derivative for others)")
