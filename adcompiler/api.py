@@ -8,6 +8,7 @@ the arguments (a Python float gets a float; a float32 array a float32 array).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import inspect
@@ -19,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from . import pipeline, wrappers
+from .aliasing import input_arrays, unshared
 from .backend import cache
 from .errors import ADError, NonScalarOutputError
 from .pytree import (
@@ -35,6 +37,7 @@ from .rules.registry import version_cell as _rules_version_cell
 from .runtime import zeros_like_tree
 from .tracebacks import api_boundary
 from .transform.forward import zero_tangent
+from .unsupported_values import refuse_arguments, refuse_output
 
 __all__ = ["differentiable", "grad", "hessian", "hvp", "jacobian", "jvp", "source",
            "value_and_grad", "vjp"]
@@ -254,6 +257,7 @@ def _check_key(value: Any) -> Any:
 
 def _check_differentiable(func: types.FunctionType, names: list[str], wrt: list[str],
                           values: list[Any]) -> None:
+    refuse_arguments(func.__qualname__, names, values)
     for name in wrt:
         value = values[names.index(name)]
         dtype = getattr(value, "dtype", None)
@@ -379,6 +383,67 @@ def _is_scalar(value: Any) -> bool:
     return shape is not None and (size == 1)
 
 
+def _non_scalar(what: str, loss: Any, func: Any) -> ADError:
+    """``NonScalarOutputError`` for ``loss``, at the line where ``func`` returns it."""
+    if loss is None:
+        message = (f"{what} returned None, so there is nothing to differentiate: does a path "
+                   "through it end without a 'return'? grad and value_and_grad need a "
+                   "function that returns a scalar on every path (e.g. 'return loss')")
+    elif is_container(loss):
+        message = (f"{what} returned a {type(loss).__name__}; grad and value_and_grad need a "
+                   "scalar output. Use ad.vjp(f, *args) to pull back a cotangent of that "
+                   "structure, or ad.jacobian(f) for the full Jacobian")
+    elif np.dtype(loss.dtype if hasattr(loss, "dtype") else np.asarray(loss).dtype
+                  ).kind not in "biufc":
+        message = (f"{what} returned a {type(loss).__name__}, not a number; grad and "
+                   "value_and_grad need a function that returns a scalar (a float or 0-d "
+                   "array)")
+    else:
+        message = (f"{what} returned a value of shape {np.shape(loss)}; grad and "
+                   "value_and_grad need a scalar output. Use ad.vjp(f, *args) to pull back "
+                   "a cotangent of that shape, or ad.jacobian(f) for the full Jacobian")
+    return wrappers.located(NonScalarOutputError(message), func, at_return=True)
+
+
+def _check_scalar_below(inner: Transformed, values: list[Any]) -> None:
+    """A derivative of the gradient ``inner`` runs ``inner``'s gradient code only, whose
+    seed ``1.0`` would silently differentiate ``sum(f)`` for a non-scalar ``f``: check
+    here that what ``inner`` differentiates is scalar at these arguments.
+
+    One primal evaluation of ``f`` (a gradient's, for a derivative of a derivative of a
+    derivative): small next to the sweeps a second derivative takes.
+    """
+    if inner.inner is not None:
+        inner(*values)  # its own call checks its output, and recursively what is below
+        return
+    try:
+        out = inner.func(*values)
+    except Exception:
+        return
+    if type(out) is not float and not _is_scalar(out):
+        raise _non_scalar(inner.func.__qualname__, out, inner.func)
+
+
+def _locating(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Attach the user's function's location to an ``ADError`` ``method`` raises without
+    one (``self.func`` for a method; the function ``f`` given first, for ``vjp``)."""
+
+    @functools.wraps(method)
+    def call(first: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(first, *args, **kwargs)
+        except ADError as error:
+            func = getattr(first, "func", None) or getattr(first, "_user", None)
+            if func is None:
+                with contextlib.suppress(ADError):
+                    func = _function(first)
+            if func is not None:
+                wrappers.located(error, func)
+            raise
+
+    return call
+
+
 # -- the transformed function -----------------------------------------------------------
 class Transformed:
     """A generated function: call it like the original; ``.source`` shows its code."""
@@ -471,6 +536,8 @@ class Transformed:
             if shortcut is not None:
                 return self._finish(shortcut.generated, args, fast=True)  # type: ignore
         values = _bind(self.func, args, kwargs)
+        if self.inner is not None:
+            _check_scalar_below(self.inner, values)
         checked = tuple(_check_key(values[self.params.index(n)]) for n in self.names)
         if checked != self._checked:
             _check_differentiable(self.func, self.params, self.names, values)
@@ -501,13 +568,21 @@ class Transformed:
                 out = (self.inner if self.inner is not None else self.func)(*values)
             except Exception:
                 out = None
-            loss = out[0] if self.has_aux and isinstance(out, tuple) else out
+            if self.has_aux and not (isinstance(out, tuple) and len(out) == 2):
+                raise wrappers.located(ADError(
+                    f"{self.func.__qualname__} was differentiated with has_aux=True, so it "
+                    f"must return a pair (loss, aux); it returned a {type(out).__name__}. "
+                    "Return (loss, aux), or leave has_aux out"), self.func,
+                    at_return=True) from exc
+            loss = out[0] if self.has_aux else out
             if out is not None and not _is_scalar(loss):
                 raise self._non_scalar(loss) from exc
             raise
         loss = value[0] if self.has_aux else value
-        if type(loss) is not float and not _is_scalar(loss):
-            raise self._non_scalar(loss)
+        if type(loss) is not float:
+            if not _is_scalar(loss):
+                raise self._non_scalar(loss)
+            refuse_output(self.func.__qualname__, loss)
         if len(self.names) == 1:
             grads = (grads,)
         if fast:
@@ -516,47 +591,41 @@ class Transformed:
         else:
             grads = tuple(_like(g, values[i]) for g, i in zip(grads, self._indices,
                                                              strict=True))
+        grads = unshared(grads, input_arrays(values))
         return value, grads if self.many else grads[0]
 
     def _non_scalar(self, loss: Any) -> NonScalarOutputError:
         what = self.func.__qualname__
         if self.inner is not None:
             what = f"the gradient of {what} (the function differentiated here)"
-        if loss is None:
-            return NonScalarOutputError(
-                f"{what} returned None, so there is nothing to differentiate: does a path "
-                "through it end without a 'return'? grad and value_and_grad need a "
-                "function that returns a scalar on every path (e.g. 'return loss')")
-        dtype = getattr(loss, "dtype", None)
-        if np.dtype(dtype if dtype is not None else np.asarray(loss).dtype).kind not in "biufc":
-            return NonScalarOutputError(
-                f"{what} returned a {type(loss).__name__}, not a number; grad and "
-                "value_and_grad need a function that returns a scalar (a float or 0-d array)")
-        return NonScalarOutputError(
-            f"{what} returned a value of shape {np.shape(loss)}; "
-            "grad and value_and_grad need a scalar output. Use ad.vjp(f, *args) to "
-            "pull back a cotangent of that shape, or ad.jacobian(f) for the full "
-            "Jacobian")
+        return _non_scalar(what, loss, self.func)  # type: ignore[return-value]
 
     @api_boundary
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if self._plain_grad and not kwargs:
-            shortcut = self._shortcut(args)
-            if shortcut is not None:  # the steady-state call, kept short
-                value, grads = shortcut.entry(*args)
-                if type(value) is not float and not _is_scalar(value):
-                    raise self._non_scalar(value)
-                if not self.many:
-                    if shortcut.floats[0]:
-                        return grads if type(grads) is float else float(grads)
-                    return _like_plain(grads, args[self._indices[0]])
-                if len(self._indices) == 1:
-                    grads = (grads,)
-                if all(shortcut.floats):
-                    return tuple([g if type(g) is float else float(g) for g in grads])
-                return tuple([_like_plain(g, args[i])
-                              for g, i in zip(grads, self._indices, strict=True)])
-        value, grads = self.run(args, kwargs)
+        try:
+            if self._plain_grad and not kwargs:
+                shortcut = self._shortcut(args)
+                if shortcut is not None:  # the steady-state call, kept short
+                    value, grads = shortcut.entry(*args)
+                    if type(value) is not float:
+                        if not _is_scalar(value):
+                            raise self._non_scalar(value)
+                        refuse_output(self.func.__qualname__, value)
+                    if not self.many:
+                        if shortcut.floats[0]:
+                            return grads if type(grads) is float else float(grads)
+                        return unshared(_like_plain(grads, args[self._indices[0]]),
+                                        input_arrays(args))
+                    if len(self._indices) == 1:
+                        grads = (grads,)
+                    if all(shortcut.floats):
+                        return tuple([g if type(g) is float else float(g) for g in grads])
+                    return unshared(tuple([_like_plain(g, args[i]) for g, i in zip(
+                        grads, self._indices, strict=True)]), input_arrays(args))
+            value, grads = self.run(args, kwargs)
+        except ADError as error:
+            wrappers.located(error, self.func)
+            raise
         if self.kind == "grad":
             return (grads, value[1]) if self.has_aux else grads
         return value, grads
@@ -606,10 +675,15 @@ class Pullback:
         self._values = values
         self._params = params
         self._wrt = wrt
+        self._user: Any = None  # the user's function (where errors point)
         self.source = text
 
     def _check(self, cotangent: Any) -> None:
         """The cotangent must have the output's structure and, leaf by leaf, its shape."""
+        if cotangent is None and self._output_leaves:
+            raise ADError("pullback(None): the cotangent is an array (or container) of "
+                          "the output's shape and structure, e.g. "
+                          "pullback(np.ones_like(value)) for the sum of the outputs")
         structure = tree_structure(cotangent)
         if structure != self._output_structure:
             raise ADError(f"the cotangent's structure {structure} differs from the output's "
@@ -623,12 +697,14 @@ class Pullback:
                               f"has shape {np.shape(want)}")
 
     @api_boundary
+    @_locating
     def __call__(self, cotangent: Any) -> tuple[Any, ...]:
         self._check(cotangent)
         grads = self._function(*self._saved, cotangent)
         by_name = dict(zip(self._wrt, grads, strict=True))
-        return tuple(_like(by_name[p], v) if p in by_name else None
-                     for p, v in zip(self._params, self._values, strict=True))
+        return unshared(tuple(_like(by_name[p], v) if p in by_name else None
+                              for p, v in zip(self._params, self._values, strict=True)),
+                        input_arrays([*self._values, cotangent]))
 
 
 def _float_like(value: Any) -> bool:
@@ -641,6 +717,7 @@ def _float_like(value: Any) -> bool:
 
 
 @api_boundary
+@_locating
 def vjp(f: Callable[..., Any], *args: Any) -> tuple[Any, Pullback]:
     """``(f(*args), pullback)``; ``pullback(ct)`` gives one cotangent per argument."""
     if _derivative(f) is not None:
@@ -650,6 +727,7 @@ def vjp(f: Callable[..., Any], *args: Any) -> tuple[Any, Pullback]:
     func = _function(f)
     params = _param_names(func)
     values = _bind(func, args, {})
+    refuse_arguments(func.__qualname__, params, values)
     wrt = [p for p, v in zip(params, values, strict=True) if _float_like(v) or (
         is_container(v) and any(_float_like(leaf) for leaf in tree_leaves(v)))]
     if not wrt:
@@ -658,9 +736,11 @@ def vjp(f: Callable[..., Any], *args: Any) -> tuple[Any, Pullback]:
     transformed = Transformed(func, "vjp", tuple(wrt), False)
     generated = transformed._generated(values)
     value, saved = generated.functions[generated.entry](*values)
+    refuse_output(func.__qualname__, value)
     assert generated.pullback is not None
     pull = Pullback(generated.functions[generated.pullback], saved, values, params, wrt,
                     generated.source, output=value)
+    pull._user = func
     return value, pull
 
 
@@ -803,8 +883,20 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]
     func = _function(f)
     inner = _derivative(f)
     if inner is not None and isinstance(primals, tuple | list):
-        func = _code_for(f, func, _bind(func, tuple(primals), {}))
-    value, tangent, _ = _jvp_call(func, primals, tangents)
+        values = _bind(func, tuple(primals), {})
+        _check_scalar_below(inner, values)
+        func = _code_for(f, func, values)
+        if isinstance(tangents, tuple | list) and len(tangents) == len(primals):
+            # the generated derivative takes every parameter: defaults bound here
+            tangents = [*tangents, *[None] * (len(values) - len(primals))]
+            primals = values
+    try:
+        value, tangent, _ = _jvp_call(func, primals, tangents)
+        refuse_output(func.__qualname__, value)
+    except ADError as error:
+        wrappers.located(error, func)
+        raise
+    tangent = unshared(tangent, input_arrays([*primals, *tangents]))
     if inner is not None and inner.many and len(inner.names) == 1:
         # the generated code returns the one gradient; the derivative returns a 1-tuple
         if inner.kind == "grad":
@@ -841,17 +933,21 @@ class Jacobian:
         self.__qualname__ = self.__name__
 
     @api_boundary
+    @_locating
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         values = _bind(self.func, args, kwargs)
         _check_differentiable(self.func, self.params, self.names, values)
+        if self.inner is not None:
+            _check_scalar_below(self.inner, values)
         func = _code_for(self.f, self.func, values)
         for name in self.names:
             value = values[self.params.index(name)]
             if is_container(value) or not (_float_like(value) or isinstance(value, float)):
                 raise ADError(f"jacobian: argument {name!r} of {self.func.__qualname__} must "
                               f"be a float or a float array, not {type(value).__name__}")
-        out = [self._one(func, values, name) for name in self.names]
-        return tuple(out) if self.many else out[0]
+        out = unshared(tuple(self._one(func, values, name) for name in self.names),
+                       input_arrays(values))
+        return out if self.many else out[0]
 
     def _one(self, func: types.FunctionType, values: list[Any], name: str) -> Any:
         index = self.params.index(name)
@@ -868,6 +964,7 @@ class Jacobian:
         return self._reverse(values, index, x)
 
     def _check_output(self, value: Any) -> tuple[int, ...]:
+        refuse_output(self.func.__qualname__, value)
         if is_container(value) or not hasattr(np.asarray(value), "shape"):
             raise ADError(f"jacobian: {self.func.__qualname__} returned a "
                           f"{type(value).__name__}; the Jacobian needs an array or float "
@@ -996,6 +1093,7 @@ class Hessian:
         self.__qualname__ = self.__name__
 
     @api_boundary
+    @_locating
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         values = _bind(self.func, args, kwargs)
         params = _param_names(self.func)
@@ -1036,11 +1134,13 @@ class HessianVectorProduct:
         self.gradient = grad(f, wrt)
         # argument kinds -> (versions, jvp entry, seed order, guards): the steady state
         self._fast: dict[tuple, tuple[Any, Any, list[int], dict[str, Any]]] = {}
+        self._scalar_at: set[tuple] = set()  # argument shapes where f was found scalar
         functools.update_wrapper(self, self.func)  # type: ignore[arg-type]
         self.__name__ = f"hvp_{self.func.__name__}"
         self.__qualname__ = self.__name__
 
     @api_boundary
+    @_locating
     def __call__(self, *args: Any) -> Any:
         if not args:
             raise ADError(f"{self!r} takes the arguments of {self.func.__qualname__} and "
@@ -1054,10 +1154,15 @@ class HessianVectorProduct:
         hit = self._fast.get(key)
         if hit is not None and hit[0] == _versions() and all(
                 self.func.__globals__.get(n) is o for n, o in hit[3].items()):
+            shapes = tuple([np.shape(p) for p in primals])
+            if shapes not in self._scalar_at:  # f's output shape follows its inputs'
+                _check_scalar_below(self.gradient, list(primals))
+                self._scalar_at.add(shapes)
             _, product = hit[1](*primals, *[vectors[j] for j in hit[2]])
             products = product if len(self.names) > 1 else (product,)
-            shaped = tuple(_like_plain(p, primals[self.params.index(n)])
-                           for p, n in zip(products, self.names, strict=True))
+            shaped = unshared(tuple(_like_plain(p, primals[self.params.index(n)])
+                                    for p, n in zip(products, self.names, strict=True)),
+                              input_arrays([*primals, *vectors]))
             return shaped if self.many else shaped[0]
         values = _bind(self.func, tuple(primals), {})
         tangents: list[Any] = [None] * len(values)

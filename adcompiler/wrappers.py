@@ -23,15 +23,18 @@ cannot be read, so it is refused with an ``ADError`` naming it, rather than skip
 
 from __future__ import annotations
 
+import ast
+import contextlib
 import inspect
+import linecache
 import types
 from typing import Any
 
-from .errors import ADError
-from .frontend.parse import callee_object, unwrap
+from .errors import ADError, SourceLocation
+from .frontend.parse import callee_object, parse_function, unwrap
 from .rules.registry import rule_for
 
-__all__ = ["target"]
+__all__ = ["located", "location", "target"]
 
 _PLAIN = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
 
@@ -120,3 +123,30 @@ def target(f: Any) -> types.FunctionType:
             "Python function and differentiate that")
     raise ADError(f"{f!r} is not a Python function; adcompiler differentiates functions "
                   "written in Python (register a rule with @ad.derivative for others)")
+
+
+def location(func: Any, at_return: bool = False) -> SourceLocation | None:
+    """Where the user wrote ``func`` (the function a call shim calls, for a shim): its
+    ``def`` line, or with ``at_return`` the line of its last ``return`` (what a
+    non-scalar output error points at). None for a callable without Python source."""
+    func = getattr(func, "__ad_calls__", func)
+    code = getattr(func, "__code__", None)
+    if code is None:
+        return None
+    lineno = code.co_firstlineno
+    if at_return:
+        with contextlib.suppress(Exception):  # no source: the def line will do
+            node = parse_function(func).node
+            returns = [n.lineno for n in ast.walk(node) if isinstance(n, ast.Return)]
+            lineno = max(returns, default=node.lineno)
+    return SourceLocation(code.co_filename, lineno,
+                          linecache.getline(code.co_filename, lineno).strip())
+
+
+def located(error: ADError, func: Any, at_return: bool = False) -> ADError:
+    """``error`` with ``func``'s location attached if it has none yet."""
+    if error.location is None:
+        where = location(func, at_return)
+        if where is not None:
+            error.with_location(where)
+    return error
