@@ -166,6 +166,12 @@ def _bind(func: types.FunctionType, args: tuple, kwargs: dict) -> list[Any]:
     return list(bound.arguments.values())
 
 
+def _omitted(params: list[str], args: Sequence[Any], kwargs: dict) -> list[str]:
+    """Parameters a call left to their defaults (a ``*args`` wrapper must not see them:
+    ``wrappers.for_call``)."""
+    return [p for p in params[len(args):] if p not in kwargs]
+
+
 def _structure(value: Any) -> Any:
     """Ranks of a container's leaves by key (what the compiler specialises on)."""
     if is_container(value):
@@ -471,10 +477,13 @@ class Transformed:
         self.__name__ = f"{kind}_{self.func.__name__}"
         self.__qualname__ = self.__name__
 
-    def _generated(self, values: list[Any]) -> pipeline.Generated:
+    def _generated(self, values: list[Any], func: types.FunctionType | None = None
+                   ) -> pipeline.Generated:
+        """The compiled code for arguments like ``values``; ``func``: what to transform
+        when it is not ``self.func`` (a wrapper's call shim for a call using defaults)."""
         if self.inner is not None:
             return self._nested(values)
-        func = self.func
+        func = func or self.func
         kinds = (tuple(_signature(v) for v in values), registry_version())
         build_kind = "vjp" if self.kind == "vjp" else "value_and_grad"
         key = (func.__code__, tuple(id(c) for c in func.__closure__ or ()), build_kind,
@@ -543,7 +552,8 @@ class Transformed:
             _check_differentiable(self.func, self.params, self.names, values)
             if None not in checked:
                 self._checked = checked
-        generated = self._generated(values)
+        generated = self._generated(values, wrappers.for_call(
+            self.func, _omitted(self.params, args, kwargs)))
         key = _fast_key(tuple(values)) if not kwargs and len(args) == len(values) else None
         if key is not None and None not in key and self.inner is None:
             floats = tuple(type(values[i]) is float for i in self._indices)
@@ -727,6 +737,7 @@ def vjp(f: Callable[..., Any], *args: Any) -> tuple[Any, Pullback]:
     func = _function(f)
     params = _param_names(func)
     values = _bind(func, args, {})
+    func = wrappers.for_call(func, _omitted(params, args, {}))
     refuse_arguments(func.__qualname__, params, values)
     wrt = [p for p, v in zip(params, values, strict=True) if _float_like(v) or (
         is_container(v) and any(_float_like(leaf) for leaf in tree_leaves(v)))]
@@ -890,6 +901,8 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]
             # the generated derivative takes every parameter: defaults bound here
             tangents = [*tangents, *[None] * (len(values) - len(primals))]
             primals = values
+    if inner is None and isinstance(primals, tuple | list):
+        func = wrappers.for_call(func, _omitted(_param_names(func), primals, {}))
     try:
         value, tangent, _ = _jvp_call(func, primals, tangents)
         refuse_output(func.__qualname__, value)
@@ -939,7 +952,8 @@ class Jacobian:
         _check_differentiable(self.func, self.params, self.names, values)
         if self.inner is not None:
             _check_scalar_below(self.inner, values)
-        func = _code_for(self.f, self.func, values)
+        func = _code_for(self.f, wrappers.for_call(
+            self.func, _omitted(self.params, args, kwargs)), values)
         for name in self.names:
             value = values[self.params.index(name)]
             if is_container(value) or not (_float_like(value) or isinstance(value, float)):
@@ -961,7 +975,7 @@ class Jacobian:
         self.last_mode = mode
         if mode == "forward":
             return self._forward(func, values, index, x)
-        return self._reverse(values, index, x)
+        return self._reverse(func, values, index, x)
 
     def _check_output(self, value: Any) -> tuple[int, ...]:
         refuse_output(self.func.__qualname__, value)
@@ -1008,9 +1022,10 @@ class Jacobian:
         stacked = np.stack(columns, axis=-1).astype(dtype, copy=False)
         return stacked.reshape(out_shape + np.shape(x))
 
-    def _reverse(self, values: list[Any], index: int, x: Any) -> np.ndarray:
+    def _reverse(self, func: types.FunctionType, values: list[Any], index: int, x: Any
+                 ) -> np.ndarray:
         """One pullback per output coordinate: the rows of J."""
-        value, pullback = vjp(self.func, *values)
+        value, pullback = vjp(func, *values)
         self._source = pullback.source
         out_shape = self._check_output(value)
         dtype = _jacobian_dtype(value, x)

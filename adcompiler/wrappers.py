@@ -31,10 +31,10 @@ import types
 from typing import Any
 
 from .errors import ADError, SourceLocation
-from .frontend.parse import callee_object, parse_function, unwrap
+from .frontend.parse import callee_object, def_line, parse_function, unwrap
 from .rules.registry import rule_for
 
-__all__ = ["located", "location", "target"]
+__all__ = ["for_call", "located", "location", "target"]
 
 _PLAIN = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
 
@@ -70,32 +70,51 @@ def _signature_function(wrapper: types.FunctionType) -> types.FunctionType:
         "arguments to; give the wrapper (or the function it wraps) named parameters")
 
 
-def _shim(call: Any, signature: types.FunctionType) -> types.FunctionType:
-    """``def name(a, b): return __ad_call__(a, b)``, with ``signature``'s parameters.
+def _shim(call: Any, signature: types.FunctionType, omitted: tuple[str, ...] = ()
+          ) -> types.FunctionType:
+    """``def name(a, b): return name_as_called(a, b)``, with ``signature``'s parameters.
 
-    One shim per callable, kept on the callable, so its cache entries are reused by every
-    ``ad.grad`` of it.
+    ``omitted`` parameters (ones the user's call left to their defaults) are not passed
+    on: a ``*args, **kwargs`` wrapper then sees the call the user made (it may supply
+    such an argument itself). One shim per callable and omitted set, kept on the
+    callable, so its cache entries are reused by every ``ad.grad`` of it.
     """
     from .backend.compile import compile_functions
 
     params = [p.name for p in inspect.signature(signature, follow_wrapped=False)
               .parameters.values()]
-    key = ("__ad_shim__", tuple(params))
-    held = getattr(call, "__dict__", {}).get("__ad_shim__")
-    if held is not None and held[0] == key:
-        return held[1]
+    key = (tuple(params), omitted)
+    shims = call.__dict__.setdefault("__ad_shims__", {})
+    if key in shims:
+        return shims[key]
     name = signature.__name__ if signature.__name__.isidentifier() else "lambda_"
+    passed: list[str] = []
+    for param in params:
+        if param in omitted:
+            continue
+        keyword = len(passed) < params.index(param)  # an earlier parameter was left out
+        passed.append(f"{param}={param}" if keyword else param)
     text = (f"def {name}({', '.join(params)}):\n"
-            f"    return {name}_as_called({', '.join(params)})\n")
-    home = call if isinstance(call, types.FunctionType) else signature
-    shim = compile_functions(text, [name], {name + "_as_called": call}, home,
+            f"    return {name}_as_called({', '.join(passed)})\n")
+    shim = compile_functions(text, [name], {name + "_as_called": call}, call,
                              f"call of {signature.__qualname__}")[name]
     del shim.__ad_generated__  # type: ignore[attr-defined]  (user code, not a derivative)
     shim.__qualname__ = signature.__qualname__
     shim.__doc__ = signature.__doc__
+    shim.__defaults__ = signature.__defaults__  # the same parameters: the same defaults
     shim.__ad_calls__ = call  # type: ignore[attr-defined]
-    call.__ad_shim__ = (key, shim)  # call is a Python function: it takes attributes
+    shim.__ad_signature__ = signature  # type: ignore[attr-defined]
+    shims[key] = shim
     return shim
+
+
+def for_call(func: types.FunctionType, omitted: list[str]) -> types.FunctionType:
+    """The function to transform for a call of ``func`` that left ``omitted`` parameters
+    to their defaults: ``func`` itself, except for the call shim of a ``*args`` wrapper,
+    which must not pass those arguments on (see :func:`_shim`)."""
+    if not omitted or not hasattr(func, "__ad_signature__") or _plain(func.__ad_calls__):
+        return func
+    return _shim(func.__ad_calls__, func.__ad_signature__, tuple(omitted))
 
 
 def target(f: Any) -> types.FunctionType:
@@ -133,7 +152,7 @@ def location(func: Any, at_return: bool = False) -> SourceLocation | None:
     code = getattr(func, "__code__", None)
     if code is None:
         return None
-    lineno = code.co_firstlineno
+    lineno = def_line(code)
     if at_return:
         with contextlib.suppress(Exception):  # no source: the def line will do
             node = parse_function(func).node

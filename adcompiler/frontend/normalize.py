@@ -695,7 +695,10 @@ class _Normalizer:
         body = rename(body, renames)
         holder.body = body
         self.classes.update(_object_classes(self.parsed, holder))
-        if target.foreign is not None:  # its lines are in another file: use the call's
+        shim_of = getattr(self.parsed.func, "__ad_calls__", None)
+        if target.foreign is not None and target.foreign is not shim_of:
+            # its lines are in another file: use the call's (a call shim's wrapper
+            # keeps its own: the shim stands at the wrapper's def, in the same file)
             for stmt in body:
                 for node in ast.walk(stmt):
                     if hasattr(node, "lineno"):

@@ -207,6 +207,15 @@ def _lambda_to_def(module: ast.AST, func: types.FunctionType) -> ast.FunctionDef
     return ast.fix_missing_locations(ast.copy_location(fdef, lam))
 
 
+def def_line(code: types.CodeType) -> int:
+    """The line of the ``def`` itself (``co_firstlineno`` is that of its first decorator)."""
+    lines = linecache.getlines(code.co_filename)
+    for lineno in range(code.co_firstlineno, min(len(lines), code.co_firstlineno + 50) + 1):
+        if lines[lineno - 1].lstrip().startswith(("def ", "async def ")):
+            return lineno
+    return code.co_firstlineno
+
+
 def parse_function(func: Callable[..., Any]) -> ParsedFunction:
     """Parse ``func`` into a :class:`ParsedFunction` (see the module docstring)."""
     func = unwrap(func)
@@ -234,4 +243,13 @@ def parse_function(func: Callable[..., Any]) -> ParsedFunction:
             )
         node.decorator_list = []
     closure = dict(zip(func.__code__.co_freevars, func.__closure__ or (), strict=True))
+    called = getattr(getattr(func, "__ad_calls__", None), "__code__", None)
+    if called is not None:
+        # a call shim (adcompiler.wrappers): it stands at the def of what it calls, so
+        # comments and errors quote the user's wrapper, not the generated line
+        filename = called.co_filename
+        line = def_line(called)
+        for child in ast.walk(node):
+            if hasattr(child, "lineno"):
+                child.lineno = child.end_lineno = line
     return ParsedFunction(func, node, filename, func.__globals__, closure)
