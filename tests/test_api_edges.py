@@ -180,15 +180,34 @@ def test_wrapped_forward_and_vjp_agree_with_the_call(f, args):
     np.testing.assert_allclose(pullback(1.0)[0], _fd(f, args), rtol=1e-6, atol=1e-8)
 
 
-@pytest.mark.parametrize(("f", "args"), [p for p in WRAPPED if p.id in (
-    "value_doubled", "value_squared", "argument_scaled", "two_decorators")])
-def test_wrapped_second_derivatives(f, args):
-    x = args[0]
-    expected = np.asarray(_hessian_fd(f, x))
-    np.testing.assert_allclose(ad.hessian(f)(*args), expected, rtol=1e-4, atol=1e-6)
-    v = np.ones_like(x) if isinstance(x, np.ndarray) else 1.0
-    want = expected @ np.ravel(v) if np.ndim(x) else expected * v
-    np.testing.assert_allclose(ad.hvp(f)(x, v), want, rtol=1e-4, atol=1e-6)
+def _hessian_sum_sin_squared(x):
+    """(sum sin x)^2."""
+    return 2 * np.outer(np.cos(x), np.cos(x)) - 2 * np.sum(np.sin(x)) * np.diag(np.sin(x))
+
+
+def _hessian_stacked(x):
+    """2 (sum cos x)^2."""
+    return 4 * np.outer(np.sin(x), np.sin(x)) - 4 * np.sum(np.cos(x)) * np.diag(np.cos(x))
+
+
+EXACT_HESSIANS = [
+    pytest.param(sq, 3.0, lambda x: 4.0, id="value_doubled"),
+    pytest.param(sum_sin, np.array([0.3, 1.1, -0.4]), _hessian_sum_sin_squared,
+                 id="value_squared"),
+    pytest.param(cube, 0.7, lambda x: 162.0 * x, id="argument_scaled"),
+    pytest.param(stacked, np.array([0.2, 0.9]), _hessian_stacked, id="two_decorators"),
+]
+
+
+@pytest.mark.parametrize(("f", "x", "exact"), EXACT_HESSIANS)
+def test_wrapped_second_derivatives(f, x, exact):
+    expected = np.asarray(exact(x))
+    np.testing.assert_allclose(ad.hessian(f)(x), expected, rtol=1e-12, atol=1e-12)
+    v = np.linspace(0.5, 1.5, np.size(x)) if np.ndim(x) else 0.5
+    want = expected @ v if np.ndim(x) else expected * v
+    np.testing.assert_allclose(ad.hvp(f)(x, v), want, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(ad.jacobian(ad.grad(f))(x), expected, rtol=1e-12,
+                               atol=1e-12)
 
 
 def _hessian_fd(f, x):
