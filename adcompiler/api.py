@@ -555,10 +555,13 @@ class Transformed:
         generated = self._generated(values, wrappers.for_call(
             self.func, _omitted(self.params, args, kwargs)))
         key = _fast_key(tuple(values)) if not kwargs and len(args) == len(values) else None
+        finished = self._finish(generated, values)
         if key is not None and None not in key and self.inner is None:
+            # kept only after a call that succeeded: the shortcut skips the checks that
+            # turn a failing run into a clear error (a non-scalar output)
             floats = tuple(type(values[i]) is float for i in self._indices)
             self._fast[key] = _Shortcut(_versions(), generated, floats)
-        return self._finish(generated, values)
+        return finished
 
     def _finish(self, generated: pipeline.Generated, values: list[Any], fast: bool = False
                 ) -> tuple[Any, Any]:
@@ -616,7 +619,12 @@ class Transformed:
             if self._plain_grad and not kwargs:
                 shortcut = self._shortcut(args)
                 if shortcut is not None:  # the steady-state call, kept short
-                    value, grads = shortcut.entry(*args)
+                    try:
+                        value, grads = shortcut.entry(*args)
+                    except Exception:
+                        # arguments of a kind seen before, of another shape: the slow
+                        # path tells a non-scalar output from an error of the user's
+                        return self._slow(args, kwargs)
                     if type(value) is not float:
                         if not _is_scalar(value):
                             raise self._non_scalar(value)
@@ -632,10 +640,13 @@ class Transformed:
                         return tuple([g if type(g) is float else float(g) for g in grads])
                     return unshared(tuple([_like_plain(g, args[i]) for g, i in zip(
                         grads, self._indices, strict=True)]), input_arrays(args))
-            value, grads = self.run(args, kwargs)
+            return self._slow(args, kwargs)
         except ADError as error:
             wrappers.located(error, self.func)
             raise
+
+    def _slow(self, args: tuple, kwargs: dict) -> Any:
+        value, grads = self.run(args, kwargs)
         if self.kind == "grad":
             return (grads, value[1]) if self.has_aux else grads
         return value, grads

@@ -432,6 +432,46 @@ def test_non_scalar_output_every_higher_order_entry(entry, f):
     assert info.value.lineno == RETURN_LINE[f]
 
 
+@pytest.mark.parametrize("f", [vector_out, matrix_out, tuple_out, list_out, dict_out],
+                         ids=lambda f: f.__name__)
+@pytest.mark.parametrize("entry", ["grad", "value_and_grad", "grad_steady", "source"])
+def test_non_scalar_output_first_order(entry, f):
+    """Container displays are refused before code is generated (their seeded adjoint
+    ``1.0[0]`` made Python warn while compiling); arrays when the shape is seen."""
+    x = np.array([1.0, 2.0])
+    with pytest.raises(ad.NonScalarOutputError) as info:
+        if entry == "source":
+            ad.source(f, args=(x,))
+            if f in (vector_out, matrix_out):  # the shape is known only when it runs
+                raise ad.NonScalarOutputError("source is shape-agnostic")
+        elif entry == "grad_steady":
+            g = ad.grad(f)
+            with pytest.raises(ad.NonScalarOutputError):
+                g(x)
+            g(x)
+        else:
+            getattr(ad, entry)(f)(x)
+    if info.value.filename is not None:
+        assert info.value.filename == str(HERE)
+        assert info.value.lineno == RETURN_LINE[f]
+
+
+def test_non_scalar_output_on_the_steady_state_path():
+    """Arguments of kinds seen before, but values that make the output a matrix: the
+    shortcut's failing run is reported as the slow path reports it."""
+    g = ad.grad(scalar_or_matrix)
+    x = np.array([1.0, 2.0])
+    np.testing.assert_array_equal(g(x, 1), [1.0, 1.0])
+    with pytest.raises(ad.NonScalarOutputError):
+        g(x, 0)
+
+
+def scalar_or_matrix(x, flag):
+    if flag > 0:
+        return np.sum(x)
+    return np.outer(x, x)
+
+
 def test_regression_hessian_of_vector_output_is_refused():
     """Was the Hessian of sum(f) without an error."""
     with pytest.raises(ad.NonScalarOutputError, match="shape \\(2,\\)"):

@@ -813,7 +813,7 @@ class _Normalizer:
                 if isinstance(target, ast.Name):
                     renames[target.id] = self.namer.fresh(target.id)
         comprehension = _Rename(renames).visit(copy.deepcopy(node))
-        self.locals |= set(renames.values()) - set(target.free.values())
+        self.locals |= set(renames.values())
         acc = self.namer.fresh("items")
         self.locals.add(acc)
         statement = self.current
