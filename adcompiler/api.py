@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from . import pipeline, wrappers
-from .aliasing import input_arrays, unshared
+from .aliasing import aliases, input_arrays, unshared, unshared_plain
 from .backend import cache
 from .errors import ADError, NonScalarOutputError
 from .pytree import (
@@ -37,7 +37,7 @@ from .rules.registry import version_cell as _rules_version_cell
 from .runtime import zeros_like_tree
 from .tracebacks import api_boundary
 from .transform.forward import zero_tangent
-from .unsupported_values import refuse_arguments, refuse_output
+from .unsupported_values import refuse_arguments, refuse_output, suspect
 
 __all__ = ["differentiable", "grad", "hessian", "hvp", "jacobian", "jvp", "source",
            "value_and_grad", "vjp"]
@@ -628,18 +628,20 @@ class Transformed:
                     if type(value) is not float:
                         if not _is_scalar(value):
                             raise self._non_scalar(value)
-                        refuse_output(self.func.__qualname__, value)
+                        if suspect(value):
+                            refuse_output(self.func.__qualname__, value)
                     if not self.many:
                         if shortcut.floats[0]:
                             return grads if type(grads) is float else float(grads)
-                        return unshared(_like_plain(grads, args[self._indices[0]]),
-                                        input_arrays(args))
+                        grads = _like_plain(grads, args[self._indices[0]])
+                        return grads.copy() if type(grads) is np.ndarray and aliases(
+                            grads, args) else grads
                     if len(self._indices) == 1:
                         grads = (grads,)
                     if all(shortcut.floats):
                         return tuple([g if type(g) is float else float(g) for g in grads])
-                    return unshared(tuple([_like_plain(g, args[i]) for g, i in zip(
-                        grads, self._indices, strict=True)]), input_arrays(args))
+                    return unshared_plain(tuple([_like_plain(g, args[i]) for g, i in zip(
+                        grads, self._indices, strict=True)]), args)
             return self._slow(args, kwargs)
         except ADError as error:
             wrappers.located(error, self.func)
@@ -670,6 +672,7 @@ class Transformed:
 
 
 @api_boundary
+@_locating
 def grad(f: Callable[..., Any], wrt: Wrt | None = None, *, has_aux: bool = False,
          argnums: int | Sequence[int] | None = None) -> Transformed:
     """The gradient of scalar-valued ``f`` with respect to the arguments ``wrt``
@@ -678,6 +681,7 @@ def grad(f: Callable[..., Any], wrt: Wrt | None = None, *, has_aux: bool = False
 
 
 @api_boundary
+@_locating
 def value_and_grad(f: Callable[..., Any], wrt: Wrt | None = None, *, has_aux: bool = False,
                    argnums: int | Sequence[int] | None = None) -> Transformed:
     """``f``'s value and gradient from one primal evaluation."""
@@ -767,6 +771,7 @@ def vjp(f: Callable[..., Any], *args: Any) -> tuple[Any, Pullback]:
 
 
 @api_boundary
+@_locating
 def source(f: Callable[..., Any], kind: str = "grad", wrt: Wrt | None = None, *,
            has_aux: bool = False, args: tuple | None = None,
            argnums: int | Sequence[int] | None = None,
@@ -893,6 +898,7 @@ def _jvp_call(func: types.FunctionType, primals: Sequence[Any], tangents: Sequen
 
 
 @api_boundary
+@_locating
 def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]
         ) -> tuple[Any, Any]:
     """Forward mode: ``(f(*primals), J·tangents)`` from one sweep of generated code.
@@ -1077,6 +1083,7 @@ def _jacobian_dtype(value: Any, x: Any) -> Any:
 
 
 @api_boundary
+@_locating
 def jacobian(f: Callable[..., Any], wrt: Wrt | None = None, *, mode: str = "auto",
              argnums: int | Sequence[int] | None = None) -> Jacobian:
     """``J(*args)`` → the Jacobian of ``f`` with shape ``out.shape + in.shape``.
@@ -1180,15 +1187,17 @@ class HessianVectorProduct:
         hit = self._fast.get(key)
         if hit is not None and hit[0] == _versions() and all(
                 self.func.__globals__.get(n) is o for n, o in hit[3].items()):
-            shapes = tuple([np.shape(p) for p in primals])
+            shapes = tuple([p.shape if type(p) is np.ndarray else np.shape(p)
+                            for p in primals])
             if shapes not in self._scalar_at:  # f's output shape follows its inputs'
                 _check_scalar_below(self.gradient, list(primals))
                 self._scalar_at.add(shapes)
             _, product = hit[1](*primals, *[vectors[j] for j in hit[2]])
             products = product if len(self.names) > 1 else (product,)
-            shaped = unshared(tuple(_like_plain(p, primals[self.params.index(n)])
-                                    for p, n in zip(products, self.names, strict=True)),
-                              input_arrays([*primals, *vectors]))
+            shaped = unshared_plain(tuple([_like_plain(p, primals[self.params.index(n)])
+                                           for p, n in zip(products, self.names,
+                                                           strict=True)]),
+                                    (*primals, *vectors))
             return shaped if self.many else shaped[0]
         values = _bind(self.func, tuple(primals), {})
         tangents: list[Any] = [None] * len(values)
@@ -1213,6 +1222,7 @@ class HessianVectorProduct:
 
 
 @api_boundary
+@_locating
 def hessian(f: Callable[..., Any], wrt: Wrt | None = None, *,
             argnums: int | Sequence[int] | None = None) -> Hessian:
     """``H(*args)`` → the Hessian of scalar ``f``: forward mode over the generated gradient."""
@@ -1220,6 +1230,7 @@ def hessian(f: Callable[..., Any], wrt: Wrt | None = None, *,
 
 
 @api_boundary
+@_locating
 def hvp(f: Callable[..., Any], wrt: Wrt | None = None, *,
         argnums: int | Sequence[int] | None = None) -> HessianVectorProduct:
     """``hvp(*args, v)`` → H·v for scalar ``f``, one forward sweep over its gradient."""

@@ -14,11 +14,12 @@ from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
+from numpy.ma import MaskedArray
 
 from .errors import ADError
 from .pytree import is_container, tree_leaves
 
-__all__ = ["refuse_arguments", "refuse_output"]
+__all__ = ["refuse_arguments", "refuse_output", "suspect"]
 
 
 def _complex(value: Any) -> bool:
@@ -39,9 +40,9 @@ def refuse_arguments(what: str, names: Iterable[str], values: Iterable[Any]) -> 
     """Raise ``ADError`` for a complex or masked argument of ``what`` (a function name)."""
     for name, value in zip(names, values, strict=False):
         for leaf in _leaves(value):
-            if isinstance(leaf, np.ma.MaskedArray):
+            if isinstance(leaf, MaskedArray):
                 raise ADError(
-                    f"argument {name!r} of {what} is a masked array (np.ma.MaskedArray): "
+                    f"argument {name!r} of {what} is a masked array (MaskedArray): "
                     "its derivative would use the masked entries; pass "
                     f"{name}.filled(value) or the unmasked data with the mask as a "
                     "separate argument")
@@ -53,11 +54,20 @@ def refuse_arguments(what: str, names: Iterable[str], values: Iterable[Any]) -> 
                     "imaginary parts (two float arguments)")
 
 
+def suspect(value: Any) -> bool:
+    """Whether a plain output (a number or an array, not a container) may be complex or
+    masked: the cheap test a steady-state call makes before :func:`refuse_output`."""
+    if type(value) is complex or isinstance(value, MaskedArray):
+        return True
+    dtype = getattr(value, "dtype", None)
+    return dtype is not None and dtype.kind == "c"
+
+
 def refuse_output(what: str, value: Any) -> None:
     """Raise ``ADError`` for a complex or masked output of ``what``."""
     for leaf in _leaves(value):
-        if isinstance(leaf, np.ma.MaskedArray):
-            raise ADError(f"{what} returned a masked array (np.ma.MaskedArray), which is "
+        if isinstance(leaf, MaskedArray):
+            raise ADError(f"{what} returned a masked array (MaskedArray), which is "
                           "not supported: return leaf.filled(value) instead")
         if _complex(leaf):
             raise ADError(f"{what} returned a complex value ({type(leaf).__name__}): "
