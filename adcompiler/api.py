@@ -8,7 +8,6 @@ the arguments (a Python float gets a float; a float32 array a float32 array).
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import functools
 import inspect
@@ -441,8 +440,10 @@ def _locating(method: Callable[..., Any]) -> Callable[..., Any]:
         except ADError as error:
             func = getattr(first, "func", None) or getattr(first, "_user", None)
             if func is None:
-                with contextlib.suppress(ADError):
+                try:
                     func = _function(first)
+                except ADError:
+                    func = first  # not a Python function: where its class says, if any
             if func is not None:
                 wrappers.located(error, func)
             raise
@@ -595,7 +596,7 @@ class Transformed:
         if type(loss) is not float:
             if not _is_scalar(loss):
                 raise self._non_scalar(loss)
-            refuse_output(self.func.__qualname__, loss)
+            refuse_output(self.func, loss)
         if len(self.names) == 1:
             grads = (grads,)
         if fast:
@@ -629,7 +630,7 @@ class Transformed:
                         if not _is_scalar(value):
                             raise self._non_scalar(value)
                         if suspect(value):
-                            refuse_output(self.func.__qualname__, value)
+                            refuse_output(self.func, value)
                     if not self.many:
                         if shortcut.floats[0]:
                             return grads if type(grads) is float else float(grads)
@@ -762,7 +763,7 @@ def vjp(f: Callable[..., Any], *args: Any) -> tuple[Any, Pullback]:
     transformed = Transformed(func, "vjp", tuple(wrt), False)
     generated = transformed._generated(values)
     value, saved = generated.functions[generated.entry](*values)
-    refuse_output(func.__qualname__, value)
+    refuse_output(func, value)
     assert generated.pullback is not None
     pull = Pullback(generated.functions[generated.pullback], saved, values, params, wrt,
                     generated.source, output=value)
@@ -922,7 +923,7 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]
         func = wrappers.for_call(func, _omitted(_param_names(func), primals, {}))
     try:
         value, tangent, _ = _jvp_call(func, primals, tangents)
-        refuse_output(func.__qualname__, value)
+        refuse_output(func, value)
     except ADError as error:
         wrappers.located(error, func)
         raise
@@ -995,7 +996,7 @@ class Jacobian:
         return self._reverse(func, values, index, x)
 
     def _check_output(self, value: Any) -> tuple[int, ...]:
-        refuse_output(self.func.__qualname__, value)
+        refuse_output(self.func, value)
         if is_container(value) or not hasattr(np.asarray(value), "shape"):
             raise ADError(f"jacobian: {self.func.__qualname__} returned a "
                           f"{type(value).__name__}; the Jacobian needs an array or float "

@@ -42,7 +42,7 @@ def refuse_arguments(what: str, names: Iterable[str], values: Iterable[Any]) -> 
         for leaf in _leaves(value):
             if isinstance(leaf, MaskedArray):
                 raise ADError(
-                    f"argument {name!r} of {what} is a masked array (MaskedArray): "
+                    f"argument {name!r} of {what} is a masked array (np.ma.MaskedArray): "
                     "its derivative would use the masked entries; pass "
                     f"{name}.filled(value) or the unmasked data with the mask as a "
                     "separate argument")
@@ -63,11 +63,21 @@ def suspect(value: Any) -> bool:
     return dtype is not None and dtype.kind == "c"
 
 
-def refuse_output(what: str, value: Any) -> None:
-    """Raise ``ADError`` for a complex or masked output of ``what``."""
+def refuse_output(func: Any, value: Any) -> None:
+    """Raise ``ADError`` for a complex or masked output of the user's function ``func``,
+    at the line of its ``return``."""
+    from .wrappers import located
+
+    try:
+        _refuse_output(getattr(func, "__qualname__", repr(func)), value)
+    except ADError as error:
+        raise located(error, func, at_return=True) from None
+
+
+def _refuse_output(what: str, value: Any) -> None:
     for leaf in _leaves(value):
         if isinstance(leaf, MaskedArray):
-            raise ADError(f"{what} returned a masked array (MaskedArray), which is "
+            raise ADError(f"{what} returned a masked array (np.ma.MaskedArray), which is "
                           "not supported: return leaf.filled(value) instead")
         if _complex(leaf):
             raise ADError(f"{what} returned a complex value ({type(leaf).__name__}): "

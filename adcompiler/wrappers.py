@@ -150,6 +150,9 @@ def location(func: Any, at_return: bool = False) -> SourceLocation | None:
     non-scalar output error points at). None for a callable without Python source."""
     func = getattr(func, "__ad_calls__", func)
     code = getattr(func, "__code__", None)
+    if code is None:  # a callable object: where its class's __call__ is written
+        func = type(func).__call__ if callable(func) else None
+        code = getattr(func, "__code__", None)
     if code is None:
         return None
     lineno = def_line(code)
