@@ -135,6 +135,42 @@ def unchanged(x, y):
     return np.sum(x * y)
 
 
+def scaled_by(k):
+    """A decorator factory: the wrapper reads ``k`` and ``fn`` from its closure."""
+    def decorate(fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            return k * fn(*args, **kwargs)
+        return wrapper
+    return decorate
+
+
+@scaled_by(3.0)
+def scaled_sq(x):
+    return np.sum(x ** 2)
+
+
+def tunable(fn):
+    """A wrapper whose closure variable is rebound later (``nonlocal``)."""
+    k = 2.0
+
+    @functools.wraps(fn)
+    def wrapper(*args):
+        return k * fn(*args)
+
+    def set_k(value):
+        nonlocal k
+        k = value
+
+    wrapper.set_k = set_k
+    return wrapper
+
+
+@tunable
+def tuned(x):
+    return x * x
+
+
 @functools.cache
 def cached(x):
     return x ** 2 + 1.0
@@ -150,6 +186,9 @@ WRAPPED = [
     pytest.param(stacked, (np.array([0.2, 0.9]),), id="two_decorators"),
     pytest.param(unchanged, (np.array([1.0, 2.0]), np.array([3.0, -1.0])), id="unchanged"),
     pytest.param(cached, (1.5,), id="lru_cache"),
+    pytest.param(scaled_sq, (np.array([0.5, -2.0]),), id="factory_closure"),
+    pytest.param(ad.checkpoint(sum_sin.__wrapped__), (np.array([0.3, 1.1]),),
+                 id="checkpoint"),
 ]
 
 
@@ -222,6 +261,25 @@ def _hessian_fd(f, x):
         unit.flat[k] = 1e-6
         columns.append((gradient(x + unit) - gradient(x - unit)) / 2e-6)
     return np.stack(columns, axis=-1)
+
+
+def test_wrapper_closure_rebinding_is_seen():
+    """The inlined wrapper reads its closure cells as they are at each call."""
+    g = ad.grad(tuned)
+    try:
+        assert g(3.0) == 12.0
+        tuned.set_k(5.0)
+        assert (tuned(3.0), g(3.0), ad.grad(tuned)(3.0)) == (45.0, 30.0, 30.0)
+        assert ad.jvp(tuned, (3.0,), (1.0,)) == (45.0, 30.0)
+        assert ad.grad(calls_tuned)(3.0) == 30.0
+        tuned.set_k(1.0)
+        assert ad.grad(calls_tuned)(3.0) == 6.0
+    finally:
+        tuned.set_k(2.0)
+
+
+def calls_tuned(x):
+    return tuned(x) + 1.0
 
 
 def plain_user(x):

@@ -40,7 +40,8 @@ UNRESOLVED = Unresolved()
 
 
 def unwrap(func: Any) -> Any:
-    """The plain Python function behind our own ``@ad.differentiable`` wrappers.
+    """The plain Python function behind our own ``@ad.differentiable`` and
+    ``ad.checkpoint`` wrappers.
 
     Only wrappers that call the function unchanged are looked through: ours, and
     ``functools.lru_cache`` / ``functools.cache``. A ``functools.wraps`` decorator's
@@ -50,7 +51,8 @@ def unwrap(func: Any) -> Any:
     seen = set()
     while id(func) not in seen:
         seen.add(id(func))
-        inner = getattr(func, "__ad_function__", None)
+        inner = getattr(func, "__ad_function__", None) or getattr(
+            func, "__ad_checkpoint__", None)
         if inner is None and _is_transparent_cache(func):
             inner = func.__wrapped__
         if inner is None:
