@@ -1249,14 +1249,15 @@ def differentiable(f: Callable[..., Any] | None = None, *, wrt: Wrt | None = Non
     wrt = _chosen_wrt(None, wrt, argnums)
     if f is None:
         return lambda func: differentiable(func, wrt=wrt)
-    func = _function(f)
-    _wrt_names(func, wrt)  # fail early on a bad wrt
+    _wrt_names(_function(f), wrt)  # fail early on a bad wrt
 
-    @functools.wraps(func)
+    # the wrapper calls f itself and stands for it: a decorated f, or a generated
+    # derivative, is differentiated (and called) as it is, never what it wraps
+    @functools.wraps(f)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        return func(*args, **kwargs)
+        return f(*args, **kwargs)
 
-    wrapper.__ad_function__ = func  # type: ignore[attr-defined]
+    wrapper.__ad_function__ = f  # type: ignore[attr-defined]
     wrapper.__ad_wrt__ = wrt  # type: ignore[attr-defined]
     wrapper.grad = lambda wrt=None, has_aux=False, argnums=None: grad(  # type: ignore
         wrapper, wrt, has_aux=has_aux, argnums=argnums)

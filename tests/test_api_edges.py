@@ -417,6 +417,24 @@ def test_differentiable_helper_every_mode(mode):
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-7)
 
 
+def cubed(x):
+    return x ** 3
+
+
+def test_differentiable_of_a_derivative_calls_the_derivative():
+    """``ad.differentiable(ad.grad(f))`` called ``f`` (8.0) instead of its gradient."""
+    marked = ad.differentiable(ad.grad(cubed))
+    assert marked(2.0) == 12.0
+    assert ad.grad(marked)(2.0) == 12.0
+
+
+def test_differentiable_of_a_decorated_function():
+    marked = ad.differentiable(sq)
+    assert marked(3.0) == 18.0
+    assert ad.value_and_grad(marked)(3.0) == (18.0, 12.0)
+    assert marked.grad()(3.0) == 12.0
+
+
 def test_differentiable_helper_in_the_cli(tmp_path):
     module = tmp_path / "model.py"
     module.write_text(textwrap.dedent("""\
