@@ -425,7 +425,8 @@ def _check_scalar_below(inner: Transformed, values: list[Any]) -> None:
         out = inner.func(*values)
     except Exception:
         return
-    if type(out) is not float and not _is_scalar(out):
+    if out is not None and type(out) is not float and not _is_scalar(out):
+        # (None: a forgotten return, which the build reports with its line)
         raise _non_scalar(inner.func.__qualname__, out, inner.func)
 
 
