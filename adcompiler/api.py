@@ -18,10 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from . import pipeline
+from . import pipeline, wrappers
+from .aliasing import aliases, input_arrays, unshared, unshared_plain
 from .backend import cache
 from .errors import ADError, NonScalarOutputError
-from .frontend.parse import unwrap
 from .pytree import (
     is_container,
     registry_version,
@@ -36,6 +36,7 @@ from .rules.registry import version_cell as _rules_version_cell
 from .runtime import zeros_like_tree
 from .tracebacks import api_boundary
 from .transform.forward import zero_tangent
+from .unsupported_values import refuse_arguments, refuse_output, suspect
 
 __all__ = ["differentiable", "grad", "hessian", "hvp", "jacobian", "jvp", "source",
            "value_and_grad", "vjp"]
@@ -66,7 +67,7 @@ def _derivative(f: Any) -> Transformed | None:
                 f"{f!r} is a derivative adcompiler generated that cannot be differentiated "
                 "again; higher derivatives are built from ad.grad: ad.grad(ad.grad(f)), "
                 "ad.jacobian(ad.grad(f)), ad.hessian(f), ad.hvp(f)")
-        f = getattr(f, "__ad_function__", None) or getattr(f, "__wrapped__", None)
+        f = getattr(f, "__ad_function__", None)  # ours only: see adcompiler.wrappers
     return None
 
 
@@ -75,11 +76,7 @@ def _function(f: Any) -> types.FunctionType:
     inner = _derivative(f)
     if inner is not None:
         return inner.func
-    func = unwrap(f)
-    if not isinstance(func, types.FunctionType):
-        raise ADError(f"{f!r} is not a Python function; adcompiler differentiates functions "
-                      "written in Python (register a rule with @ad.derivative for others)")
-    return func
+    return wrappers.target(f)
 
 
 def _code_for(f: Any, func: types.FunctionType, values: list[Any]) -> types.FunctionType:
@@ -109,7 +106,7 @@ def _chosen_wrt(f: Any, wrt: Wrt | None, argnums: int | Sequence[int] | None) ->
 
 
 def _param_names(func: types.FunctionType) -> list[str]:
-    sig = inspect.signature(func)
+    sig = inspect.signature(func, follow_wrapped=False)
     return [p.name for p in sig.parameters.values()
             if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
 
@@ -152,7 +149,7 @@ def _plain_arity(code: types.CodeType) -> int | None:
 def _bind(func: types.FunctionType, args: tuple, kwargs: dict) -> list[Any]:
     if not kwargs and len(args) == _plain_arity(func.__code__):
         return list(args)  # the common call: every argument given by position
-    sig = inspect.signature(func)
+    sig = inspect.signature(func, follow_wrapped=False)
     for p in sig.parameters.values():
         if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD, p.KEYWORD_ONLY):
             raise ADError(f"{func.__qualname__} has *args, **kwargs or keyword-only "
@@ -166,6 +163,12 @@ def _bind(func: types.FunctionType, args: tuple, kwargs: dict) -> list[Any]:
         raise  # pragma: no cover - a signature inspect cannot bind but Python can
     bound.apply_defaults()
     return list(bound.arguments.values())
+
+
+def _omitted(params: list[str], args: Sequence[Any], kwargs: dict) -> list[str]:
+    """Parameters a call left to their defaults (a ``*args`` wrapper must not see them:
+    ``wrappers.for_call``)."""
+    return [p for p in params[len(args):] if p not in kwargs]
 
 
 def _structure(value: Any) -> Any:
@@ -259,6 +262,7 @@ def _check_key(value: Any) -> Any:
 
 def _check_differentiable(func: types.FunctionType, names: list[str], wrt: list[str],
                           values: list[Any]) -> None:
+    refuse_arguments(func.__qualname__, names, values)
     for name in wrt:
         value = values[names.index(name)]
         dtype = getattr(value, "dtype", None)
@@ -384,6 +388,70 @@ def _is_scalar(value: Any) -> bool:
     return shape is not None and (size == 1)
 
 
+def _non_scalar(what: str, loss: Any, func: Any) -> ADError:
+    """``NonScalarOutputError`` for ``loss``, at the line where ``func`` returns it."""
+    if loss is None:
+        message = (f"{what} returned None, so there is nothing to differentiate: does a path "
+                   "through it end without a 'return'? grad and value_and_grad need a "
+                   "function that returns a scalar on every path (e.g. 'return loss')")
+    elif is_container(loss):
+        message = (f"{what} returned a {type(loss).__name__}; grad and value_and_grad need a "
+                   "scalar output. Use ad.vjp(f, *args) to pull back a cotangent of that "
+                   "structure, or ad.jacobian(f) for the full Jacobian")
+    elif np.dtype(loss.dtype if hasattr(loss, "dtype") else np.asarray(loss).dtype
+                  ).kind not in "biufc":
+        message = (f"{what} returned a {type(loss).__name__}, not a number; grad and "
+                   "value_and_grad need a function that returns a scalar (a float or 0-d "
+                   "array)")
+    else:
+        message = (f"{what} returned a value of shape {np.shape(loss)}; grad and "
+                   "value_and_grad need a scalar output. Use ad.vjp(f, *args) to pull back "
+                   "a cotangent of that shape, or ad.jacobian(f) for the full Jacobian")
+    return wrappers.located(NonScalarOutputError(message), func, at_return=True)
+
+
+def _check_scalar_below(inner: Transformed, values: list[Any]) -> None:
+    """A derivative of the gradient ``inner`` runs ``inner``'s gradient code only, whose
+    seed ``1.0`` would silently differentiate ``sum(f)`` for a non-scalar ``f``: check
+    here that what ``inner`` differentiates is scalar at these arguments.
+
+    One primal evaluation of ``f`` (a gradient's, for a derivative of a derivative of a
+    derivative): small next to the sweeps a second derivative takes.
+    """
+    if inner.inner is not None:
+        inner(*values)  # its own call checks its output, and recursively what is below
+        return
+    try:
+        out = inner.func(*values)
+    except Exception:
+        return
+    if out is not None and type(out) is not float and not _is_scalar(out):
+        # (None: a forgotten return, which the build reports with its line)
+        raise _non_scalar(inner.func.__qualname__, out, inner.func)
+
+
+def _locating(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Attach the user's function's location to an ``ADError`` ``method`` raises without
+    one (``self.func`` for a method; the function ``f`` given first, for ``vjp``)."""
+
+    @functools.wraps(method)
+    def call(first: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(first, *args, **kwargs)
+        except ADError as error:
+            func = getattr(first, "func", None) or getattr(first, "_user", None)
+            if func is None:
+                try:
+                    func = _function(first)
+                except ADError:
+                    func = first  # not a Python function: where its class says, if any
+            if func is not None:
+                wrappers.located(error, func)
+            raise
+
+    return call
+
+
 # -- the transformed function -----------------------------------------------------------
 class Transformed:
     """A generated function: call it like the original; ``.source`` shows its code."""
@@ -411,10 +479,13 @@ class Transformed:
         self.__name__ = f"{kind}_{self.func.__name__}"
         self.__qualname__ = self.__name__
 
-    def _generated(self, values: list[Any]) -> pipeline.Generated:
+    def _generated(self, values: list[Any], func: types.FunctionType | None = None
+                   ) -> pipeline.Generated:
+        """The compiled code for arguments like ``values``; ``func``: what to transform
+        when it is not ``self.func`` (a wrapper's call shim for a call using defaults)."""
         if self.inner is not None:
             return self._nested(values)
-        func = self.func
+        func = func or self.func
         kinds = (tuple(_signature(v) for v in values), registry_version())
         build_kind = "vjp" if self.kind == "vjp" else "value_and_grad"
         key = (func.__code__, tuple(id(c) for c in func.__closure__ or ()), build_kind,
@@ -476,17 +547,23 @@ class Transformed:
             if shortcut is not None:
                 return self._finish(shortcut.generated, args, fast=True)  # type: ignore
         values = _bind(self.func, args, kwargs)
+        if self.inner is not None:
+            _check_scalar_below(self.inner, values)
         checked = tuple(_check_key(values[self.params.index(n)]) for n in self.names)
         if checked != self._checked:
             _check_differentiable(self.func, self.params, self.names, values)
             if None not in checked:
                 self._checked = checked
-        generated = self._generated(values)
+        generated = self._generated(values, wrappers.for_call(
+            self.func, _omitted(self.params, args, kwargs)))
         key = _fast_key(tuple(values)) if not kwargs and len(args) == len(values) else None
+        finished = self._finish(generated, values)
         if key is not None and None not in key and self.inner is None:
+            # kept only after a call that succeeded: the shortcut skips the checks that
+            # turn a failing run into a clear error (a non-scalar output)
             floats = tuple(type(values[i]) is float for i in self._indices)
             self._fast[key] = _Shortcut(_versions(), generated, floats)
-        return self._finish(generated, values)
+        return finished
 
     def _finish(self, generated: pipeline.Generated, values: list[Any], fast: bool = False
                 ) -> tuple[Any, Any]:
@@ -506,13 +583,21 @@ class Transformed:
                 out = (self.inner if self.inner is not None else self.func)(*values)
             except Exception:
                 out = None
-            loss = out[0] if self.has_aux and isinstance(out, tuple) else out
+            if self.has_aux and not (isinstance(out, tuple) and len(out) == 2):
+                raise wrappers.located(ADError(
+                    f"{self.func.__qualname__} was differentiated with has_aux=True, so it "
+                    f"must return a pair (loss, aux); it returned a {type(out).__name__}. "
+                    "Return (loss, aux), or leave has_aux out"), self.func,
+                    at_return=True) from exc
+            loss = out[0] if self.has_aux else out
             if out is not None and not _is_scalar(loss):
                 raise self._non_scalar(loss) from exc
             raise
         loss = value[0] if self.has_aux else value
-        if type(loss) is not float and not _is_scalar(loss):
-            raise self._non_scalar(loss)
+        if type(loss) is not float:
+            if not _is_scalar(loss):
+                raise self._non_scalar(loss)
+            refuse_output(self.func, loss)
         if len(self.names) == 1:
             grads = (grads,)
         if fast:
@@ -521,46 +606,50 @@ class Transformed:
         else:
             grads = tuple(_like(g, values[i]) for g, i in zip(grads, self._indices,
                                                              strict=True))
+        grads = unshared(grads, input_arrays(values))
         return value, grads if self.many else grads[0]
 
     def _non_scalar(self, loss: Any) -> NonScalarOutputError:
         what = self.func.__qualname__
         if self.inner is not None:
             what = f"the gradient of {what} (the function differentiated here)"
-        if loss is None:
-            return NonScalarOutputError(
-                f"{what} returned None, so there is nothing to differentiate: does a path "
-                "through it end without a 'return'? grad and value_and_grad need a "
-                "function that returns a scalar on every path (e.g. 'return loss')")
-        dtype = getattr(loss, "dtype", None)
-        if np.dtype(dtype if dtype is not None else np.asarray(loss).dtype).kind not in "biufc":
-            return NonScalarOutputError(
-                f"{what} returned a {type(loss).__name__}, not a number; grad and "
-                "value_and_grad need a function that returns a scalar (a float or 0-d array)")
-        return NonScalarOutputError(
-            f"{what} returned a value of shape {np.shape(loss)}; "
-            "grad and value_and_grad need a scalar output. Use ad.vjp(f, *args) to "
-            "pull back a cotangent of that shape, or ad.jacobian(f) for the full "
-            "Jacobian")
+        return _non_scalar(what, loss, self.func)  # type: ignore[return-value]
 
     @api_boundary
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if self._plain_grad and not kwargs:
-            shortcut = self._shortcut(args)
-            if shortcut is not None:  # the steady-state call, kept short
-                value, grads = shortcut.entry(*args)
-                if type(value) is not float and not _is_scalar(value):
-                    raise self._non_scalar(value)
-                if not self.many:
-                    if shortcut.floats[0]:
-                        return grads if type(grads) is float else float(grads)
-                    return _like_plain(grads, args[self._indices[0]])
-                if len(self._indices) == 1:
-                    grads = (grads,)
-                if all(shortcut.floats):
-                    return tuple([g if type(g) is float else float(g) for g in grads])
-                return tuple([_like_plain(g, args[i])
-                              for g, i in zip(grads, self._indices, strict=True)])
+        try:
+            if self._plain_grad and not kwargs:
+                shortcut = self._shortcut(args)
+                if shortcut is not None:  # the steady-state call, kept short
+                    try:
+                        value, grads = shortcut.entry(*args)
+                    except Exception:
+                        # arguments of a kind seen before, of another shape: the slow
+                        # path tells a non-scalar output from an error of the user's
+                        return self._slow(args, kwargs)
+                    if type(value) is not float:
+                        if not _is_scalar(value):
+                            raise self._non_scalar(value)
+                        if suspect(value):
+                            refuse_output(self.func, value)
+                    if not self.many:
+                        if shortcut.floats[0]:
+                            return grads if type(grads) is float else float(grads)
+                        grads = _like_plain(grads, args[self._indices[0]])
+                        return grads.copy() if type(grads) is np.ndarray and aliases(
+                            grads, args) else grads
+                    if len(self._indices) == 1:
+                        grads = (grads,)
+                    if all(shortcut.floats):
+                        return tuple([g if type(g) is float else float(g) for g in grads])
+                    return unshared_plain(tuple([_like_plain(g, args[i]) for g, i in zip(
+                        grads, self._indices, strict=True)]), args)
+            return self._slow(args, kwargs)
+        except ADError as error:
+            wrappers.located(error, self.func)
+            raise
+
+    def _slow(self, args: tuple, kwargs: dict) -> Any:
         value, grads = self.run(args, kwargs)
         if self.kind == "grad":
             return (grads, value[1]) if self.has_aux else grads
@@ -585,6 +674,7 @@ class Transformed:
 
 
 @api_boundary
+@_locating
 def grad(f: Callable[..., Any], wrt: Wrt | None = None, *, has_aux: bool = False,
          argnums: int | Sequence[int] | None = None) -> Transformed:
     """The gradient of scalar-valued ``f`` with respect to the arguments ``wrt``
@@ -593,6 +683,7 @@ def grad(f: Callable[..., Any], wrt: Wrt | None = None, *, has_aux: bool = False
 
 
 @api_boundary
+@_locating
 def value_and_grad(f: Callable[..., Any], wrt: Wrt | None = None, *, has_aux: bool = False,
                    argnums: int | Sequence[int] | None = None) -> Transformed:
     """``f``'s value and gradient from one primal evaluation."""
@@ -611,10 +702,15 @@ class Pullback:
         self._values = values
         self._params = params
         self._wrt = wrt
+        self._user: Any = None  # the user's function (where errors point)
         self.source = text
 
     def _check(self, cotangent: Any) -> None:
         """The cotangent must have the output's structure and, leaf by leaf, its shape."""
+        if cotangent is None and self._output_leaves:
+            raise ADError("pullback(None): the cotangent is an array (or container) of "
+                          "the output's shape and structure, e.g. "
+                          "pullback(np.ones_like(value)) for the sum of the outputs")
         structure = tree_structure(cotangent)
         if structure != self._output_structure:
             raise ADError(f"the cotangent's structure {structure} differs from the output's "
@@ -628,12 +724,14 @@ class Pullback:
                               f"has shape {np.shape(want)}")
 
     @api_boundary
+    @_locating
     def __call__(self, cotangent: Any) -> tuple[Any, ...]:
         self._check(cotangent)
         grads = self._function(*self._saved, cotangent)
         by_name = dict(zip(self._wrt, grads, strict=True))
-        return tuple(_like(by_name[p], v) if p in by_name else None
-                     for p, v in zip(self._params, self._values, strict=True))
+        return unshared(tuple(_like(by_name[p], v) if p in by_name else None
+                              for p, v in zip(self._params, self._values, strict=True)),
+                        input_arrays([*self._values, cotangent]))
 
 
 def _float_like(value: Any) -> bool:
@@ -646,6 +744,7 @@ def _float_like(value: Any) -> bool:
 
 
 @api_boundary
+@_locating
 def vjp(f: Callable[..., Any], *args: Any) -> tuple[Any, Pullback]:
     """``(f(*args), pullback)``; ``pullback(ct)`` gives one cotangent per argument."""
     if _derivative(f) is not None:
@@ -655,6 +754,8 @@ def vjp(f: Callable[..., Any], *args: Any) -> tuple[Any, Pullback]:
     func = _function(f)
     params = _param_names(func)
     values = _bind(func, args, {})
+    func = wrappers.for_call(func, _omitted(params, args, {}))
+    refuse_arguments(func.__qualname__, params, values)
     wrt = [p for p, v in zip(params, values, strict=True) if _float_like(v) or (
         is_container(v) and any(_float_like(leaf) for leaf in tree_leaves(v)))]
     if not wrt:
@@ -663,13 +764,16 @@ def vjp(f: Callable[..., Any], *args: Any) -> tuple[Any, Pullback]:
     transformed = Transformed(func, "vjp", tuple(wrt), False)
     generated = transformed._generated(values)
     value, saved = generated.functions[generated.entry](*values)
+    refuse_output(func, value)
     assert generated.pullback is not None
     pull = Pullback(generated.functions[generated.pullback], saved, values, params, wrt,
                     generated.source, output=value)
+    pull._user = func
     return value, pull
 
 
 @api_boundary
+@_locating
 def source(f: Callable[..., Any], kind: str = "grad", wrt: Wrt | None = None, *,
            has_aux: bool = False, args: tuple | None = None,
            argnums: int | Sequence[int] | None = None,
@@ -796,6 +900,7 @@ def _jvp_call(func: types.FunctionType, primals: Sequence[Any], tangents: Sequen
 
 
 @api_boundary
+@_locating
 def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]
         ) -> tuple[Any, Any]:
     """Forward mode: ``(f(*primals), J·tangents)`` from one sweep of generated code.
@@ -808,8 +913,22 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]
     func = _function(f)
     inner = _derivative(f)
     if inner is not None and isinstance(primals, tuple | list):
-        func = _code_for(f, func, _bind(func, tuple(primals), {}))
-    value, tangent, _ = _jvp_call(func, primals, tangents)
+        values = _bind(func, tuple(primals), {})
+        _check_scalar_below(inner, values)
+        func = _code_for(f, func, values)
+        if isinstance(tangents, tuple | list) and len(tangents) == len(primals):
+            # the generated derivative takes every parameter: defaults bound here
+            tangents = [*tangents, *[None] * (len(values) - len(primals))]
+            primals = values
+    if inner is None and isinstance(primals, tuple | list):
+        func = wrappers.for_call(func, _omitted(_param_names(func), primals, {}))
+    try:
+        value, tangent, _ = _jvp_call(func, primals, tangents)
+        refuse_output(func, value)
+    except ADError as error:
+        wrappers.located(error, func)
+        raise
+    tangent = unshared(tangent, input_arrays([*primals, *tangents]))
     if inner is not None and inner.many and len(inner.names) == 1:
         # the generated code returns the one gradient; the derivative returns a 1-tuple
         if inner.kind == "grad":
@@ -846,17 +965,22 @@ class Jacobian:
         self.__qualname__ = self.__name__
 
     @api_boundary
+    @_locating
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         values = _bind(self.func, args, kwargs)
         _check_differentiable(self.func, self.params, self.names, values)
-        func = _code_for(self.f, self.func, values)
+        if self.inner is not None:
+            _check_scalar_below(self.inner, values)
+        func = _code_for(self.f, wrappers.for_call(
+            self.func, _omitted(self.params, args, kwargs)), values)
         for name in self.names:
             value = values[self.params.index(name)]
             if is_container(value) or not (_float_like(value) or isinstance(value, float)):
                 raise ADError(f"jacobian: argument {name!r} of {self.func.__qualname__} must "
                               f"be a float or a float array, not {type(value).__name__}")
-        out = [self._one(func, values, name) for name in self.names]
-        return tuple(out) if self.many else out[0]
+        out = unshared(tuple(self._one(func, values, name) for name in self.names),
+                       input_arrays(values))
+        return out if self.many else out[0]
 
     def _one(self, func: types.FunctionType, values: list[Any], name: str) -> Any:
         index = self.params.index(name)
@@ -870,9 +994,10 @@ class Jacobian:
         self.last_mode = mode
         if mode == "forward":
             return self._forward(func, values, index, x)
-        return self._reverse(values, index, x)
+        return self._reverse(func, values, index, x)
 
     def _check_output(self, value: Any) -> tuple[int, ...]:
+        refuse_output(self.func, value)
         if is_container(value) or not hasattr(np.asarray(value), "shape"):
             raise ADError(f"jacobian: {self.func.__qualname__} returned a "
                           f"{type(value).__name__}; the Jacobian needs an array or float "
@@ -916,9 +1041,10 @@ class Jacobian:
         stacked = np.stack(columns, axis=-1).astype(dtype, copy=False)
         return stacked.reshape(out_shape + np.shape(x))
 
-    def _reverse(self, values: list[Any], index: int, x: Any) -> np.ndarray:
+    def _reverse(self, func: types.FunctionType, values: list[Any], index: int, x: Any
+                 ) -> np.ndarray:
         """One pullback per output coordinate: the rows of J."""
-        value, pullback = vjp(self.func, *values)
+        value, pullback = vjp(func, *values)
         self._source = pullback.source
         out_shape = self._check_output(value)
         dtype = _jacobian_dtype(value, x)
@@ -959,6 +1085,7 @@ def _jacobian_dtype(value: Any, x: Any) -> Any:
 
 
 @api_boundary
+@_locating
 def jacobian(f: Callable[..., Any], wrt: Wrt | None = None, *, mode: str = "auto",
              argnums: int | Sequence[int] | None = None) -> Jacobian:
     """``J(*args)`` → the Jacobian of ``f`` with shape ``out.shape + in.shape``.
@@ -1001,6 +1128,7 @@ class Hessian:
         self.__qualname__ = self.__name__
 
     @api_boundary
+    @_locating
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         values = _bind(self.func, args, kwargs)
         params = _param_names(self.func)
@@ -1041,11 +1169,13 @@ class HessianVectorProduct:
         self.gradient = grad(f, wrt)
         # argument kinds -> (versions, jvp entry, seed order, guards): the steady state
         self._fast: dict[tuple, tuple[Any, Any, list[int], dict[str, Any]]] = {}
+        self._scalar_at: set[tuple] = set()  # argument shapes where f was found scalar
         functools.update_wrapper(self, self.func)  # type: ignore[arg-type]
         self.__name__ = f"hvp_{self.func.__name__}"
         self.__qualname__ = self.__name__
 
     @api_boundary
+    @_locating
     def __call__(self, *args: Any) -> Any:
         if not args:
             raise ADError(f"{self!r} takes the arguments of {self.func.__qualname__} and "
@@ -1059,10 +1189,17 @@ class HessianVectorProduct:
         hit = self._fast.get(key)
         if hit is not None and hit[0] == _versions() and all(
                 self.func.__globals__.get(n) is o for n, o in hit[3].items()):
+            shapes = tuple([p.shape if type(p) is np.ndarray else np.shape(p)
+                            for p in primals])
+            if shapes not in self._scalar_at:  # f's output shape follows its inputs'
+                _check_scalar_below(self.gradient, list(primals))
+                self._scalar_at.add(shapes)
             _, product = hit[1](*primals, *[vectors[j] for j in hit[2]])
             products = product if len(self.names) > 1 else (product,)
-            shaped = tuple(_like_plain(p, primals[self.params.index(n)])
-                           for p, n in zip(products, self.names, strict=True))
+            shaped = unshared_plain(tuple([_like_plain(p, primals[self.params.index(n)])
+                                           for p, n in zip(products, self.names,
+                                                           strict=True)]),
+                                    (*primals, *vectors))
             return shaped if self.many else shaped[0]
         values = _bind(self.func, tuple(primals), {})
         tangents: list[Any] = [None] * len(values)
@@ -1087,6 +1224,7 @@ class HessianVectorProduct:
 
 
 @api_boundary
+@_locating
 def hessian(f: Callable[..., Any], wrt: Wrt | None = None, *,
             argnums: int | Sequence[int] | None = None) -> Hessian:
     """``H(*args)`` → the Hessian of scalar ``f``: forward mode over the generated gradient."""
@@ -1094,6 +1232,7 @@ def hessian(f: Callable[..., Any], wrt: Wrt | None = None, *,
 
 
 @api_boundary
+@_locating
 def hvp(f: Callable[..., Any], wrt: Wrt | None = None, *,
         argnums: int | Sequence[int] | None = None) -> HessianVectorProduct:
     """``hvp(*args, v)`` → H·v for scalar ``f``, one forward sweep over its gradient."""
@@ -1111,14 +1250,15 @@ def differentiable(f: Callable[..., Any] | None = None, *, wrt: Wrt | None = Non
     wrt = _chosen_wrt(None, wrt, argnums)
     if f is None:
         return lambda func: differentiable(func, wrt=wrt)
-    func = _function(f)
-    _wrt_names(func, wrt)  # fail early on a bad wrt
+    _wrt_names(_function(f), wrt)  # fail early on a bad wrt
 
-    @functools.wraps(func)
+    # the wrapper calls f itself and stands for it: a decorated f, or a generated
+    # derivative, is differentiated (and called) as it is, never what it wraps
+    @functools.wraps(f)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        return func(*args, **kwargs)
+        return f(*args, **kwargs)
 
-    wrapper.__ad_function__ = func  # type: ignore[attr-defined]
+    wrapper.__ad_function__ = f  # type: ignore[attr-defined]
     wrapper.__ad_wrt__ = wrt  # type: ignore[attr-defined]
     wrapper.grad = lambda wrt=None, has_aux=False, argnums=None: grad(  # type: ignore
         wrapper, wrt, has_aux=has_aux, argnums=argnums)

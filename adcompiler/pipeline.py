@@ -19,7 +19,7 @@ from typing import Any
 from . import rules  # noqa: F401  (registers every rule family)
 from .backend.codegen import to_source, with_line_comments
 from .backend.compile import compile_functions
-from .errors import ADError
+from .errors import ADError, NonScalarOutputError
 from .frontend.generated import is_generated, prepare_generated
 from .frontend.normalize import AnfFunction, normalize
 from .frontend.parse import ParsedFunction, parse_function
@@ -116,6 +116,34 @@ def _with_aux(anf: AnfFunction) -> tuple[str, str]:
     anf.body.append(ret)
     anf.result = loss
     return loss, aux
+
+
+def _refuse_container_result(anf: AnfFunction, parsed: ParsedFunction) -> None:
+    """A gradient of a function returning a tuple, list or dict display is refused here,
+    before its seeded adjoint (``1.0[0]``) is generated and compiled."""
+    values: dict[str, list[ast.Assign]] = {}
+    for node in ast.walk(anf.body_module()):
+        if (isinstance(node, ast.Assign) and len(node.targets) == 1
+                and isinstance(node.targets[0], ast.Name)):
+            values.setdefault(node.targets[0].id, []).append(node)
+    pending = [anf.result] if isinstance(anf.result, str) else []
+    seen: set[str] = set()
+    while pending:
+        name = pending.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        for node in values.get(name, []):
+            if isinstance(node.value, ast.Name):  # a copy: follow it
+                pending.append(node.value.id)
+            elif isinstance(node.value, ast.Tuple | ast.List | ast.Dict):
+                what = {ast.Tuple: "tuple", ast.List: "list", ast.Dict: "dict"}[
+                    type(node.value)]
+                raise NonScalarOutputError(
+                    f"{parsed.func.__qualname__} returned a {what}; grad and value_and_grad "
+                    "need a scalar output. Use ad.vjp(f, *args) to pull back a cotangent of "
+                    "that shape, or ad.jacobian(f) for the full Jacobian",
+                    parsed.location(node))
 
 
 def _guards(parsed: ParsedFunction, program: Any = None) -> dict[str, Any]:
@@ -299,6 +327,7 @@ def _build_jvp(func: types.FunctionType, parsed: ParsedFunction, anf: AnfFunctio
         program = forward_transform(anf, wrt, ranks,
                                     build_callee=_jvp_callee_builder(callee_sources),
                                     containers=containers, callee=callee, statics=statics)
+    program.scope.helpers.update(anf.cells)  # cells of inlined callees, passed through
     body = with_line_comments(program.body, parsed.filename)
     returned = ast.Tuple(elts=[program.result, program.tangent], ctx=ast.Load())
     label = "_jvp_batched" if batched else "_jvp"
@@ -369,9 +398,12 @@ def build(
         return _build_jvp(func, parsed, anf, wrt, ranks, suffix, containers, debug, callee,
                           statics, batched=kind == "jvp_batched")
     aux = _with_aux(anf)[1] if has_aux else None
+    if kind in ("grad", "value_and_grad"):
+        _refuse_container_result(anf, parsed)
     program = reverse_transform(anf, wrt, ranks, seeded=kind != "vjp",
                                 build_callee=_callee_builder(callee_sources),
                                 containers=containers, callee=callee, statics=statics)
+    program.scope.helpers.update(anf.cells)  # cells of inlined callees, passed through
     np_name = program.scope.bind("np", __import__("numpy"))
     result = anf.result
     result_atom = _name(result) if isinstance(result, str) else result

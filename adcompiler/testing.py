@@ -20,7 +20,6 @@ from typing import Any
 import numpy as np
 
 from . import api
-from .frontend.parse import unwrap
 from .pytree import is_container, tree_leaves, tree_map
 from .tracebacks import api_boundary
 
@@ -102,12 +101,14 @@ def check_grads(
                          "'forward'")
     if order not in (1, 2):
         raise ValueError(f"order={order!r}: check_grads checks order 1 or 2")
-    func = unwrap(f)
+    func = api._function(f)  # what calling f runs (a decorator's wrapper included)
     params = api._param_names(func)
     names, _ = api._wrt_names(func, api._chosen_wrt(f, wrt if argnums is None else None,
                                                      argnums))
     indices = [params.index(n) for n in names]
-    args = list(args)
+    # ``args`` is the tuple (or list) of arguments; a bare array or number is the one
+    # argument of a one-argument function (check_grads(f, x) as well as (f, (x,)))
+    args = list(args) if isinstance(args, tuple | list) else [args]
     rng = np.random.default_rng(seed)
     value = f(*args)
     if "reverse" in modes:

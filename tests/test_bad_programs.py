@@ -128,6 +128,17 @@ CALL_ERRORS = [
      "scalar"),
     ("none_output", lambda: ad.grad(C.none_output)(1.5), ad.NonScalarOutputError,
      "missing 'return'"),
+    ("hessian_of_vector_output", lambda: ad.hessian(C.vector_output)(np.ones(3)),
+     ad.NonScalarOutputError, "scalar"),
+    ("has_aux_without_pair", lambda: ad.grad(C.scalar_kw, has_aux=True)(1.5), ad.ADError,
+     "(loss, aux)"),
+    ("pullback_of_none", lambda: ad.vjp(C.scalar_kw, 1.5)[1](None), ad.ADError, "cotangent"),
+    ("complex_argument", lambda: ad.grad(C.scalar_kw)(1.5 + 1j), ad.ADError, "complex"),
+    ("complex_output", lambda: ad.grad(C.complex_output)(1.5), ad.ADError, "complex"),
+    ("masked_argument", lambda: ad.grad(C.matrix_output)(np.ma.ones((1, 1))), ad.ADError,
+     "masked"),
+    ("wrapper_object", lambda: ad.grad(C.OpaqueWrapper(C.scalar_kw))(1.5), ad.ADError,
+     "wrapper"),
 ]
 
 

@@ -23,7 +23,9 @@ _FACTORY = "__adcompiler_factory__"
 
 
 def _cell(value: Any) -> types.CellType:
-    return types.CellType(value)
+    """A helper's cell; a helper that is a cell already (a closure cell of a callee
+    inlined into the function) is passed through, so rebinding it stays visible."""
+    return value if isinstance(value, types.CellType) else types.CellType(value)
 
 
 def _factory(source: str, filename: str, names: list[str], helpers: dict[str, Any],

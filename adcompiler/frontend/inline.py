@@ -57,6 +57,9 @@ class Inlinable:
     label: str
     defaults: dict[str, ast.expr] = field(default_factory=dict)
     foreign: types.FunctionType | None = None
+    # a foreign callee's closure variables -> the names its inlined body reads them by
+    # (cells the caller's generated code is given: see ``normalize``'s ``foreign``)
+    free: dict[str, str] = field(default_factory=dict)
 
 
 def local_names(fdef: ast.FunctionDef) -> set[str]:
@@ -160,13 +163,19 @@ def returns_to_assignments(fdef: ast.FunctionDef, result: str) -> list[ast.stmt]
     return _replace_returns(body, result)
 
 
+def _dict_display(items: dict[str, ast.expr]) -> ast.expr:
+    return ast.Dict(keys=[ast.Constant(k) for k in items], values=list(items.values()))
+
+
 def bind_call(args: ast.arguments, positional: list[ast.expr], keywords: dict[str, ast.expr],
-              defaults: dict[str, ast.expr], pack: Callable[[list[ast.expr]], ast.expr]
+              defaults: dict[str, ast.expr], pack: Callable[[list[ast.expr]], ast.expr],
+              pack_keywords: Callable[[dict[str, ast.expr]], ast.expr] = _dict_display,
               ) -> list[tuple[str, ast.expr]]:
     """Each parameter of ``args`` with the atom it receives, as Python would bind them.
 
-    ``pack`` makes the tuple a ``*args`` parameter receives. A mismatch raises
-    ``TypeError`` with Python's kind of message.
+    ``pack`` makes the tuple a ``*args`` parameter receives, ``pack_keywords`` the dict
+    a ``**kwargs`` parameter receives. A mismatch raises ``TypeError`` with Python's kind
+    of message.
     """
     named = [a.arg for a in args.posonlyargs + args.args]
     posonly = {a.arg for a in args.posonlyargs}
@@ -178,8 +187,12 @@ def bind_call(args: ast.arguments, positional: list[ast.expr], keywords: dict[st
         raise TypeError(f"takes {len(named)} positional arguments but {len(positional)} "
                         "were given")
     kwonly = [a.arg for a in args.kwonlyargs]
+    extra_keywords: dict[str, ast.expr] = {}
     for key, value in keywords.items():
         if key in posonly or key not in named + kwonly:
+            if args.kwarg is not None:
+                extra_keywords[key] = value
+                continue
             raise TypeError(f"got an unexpected keyword argument {key!r}")
         if key in bound:
             raise TypeError(f"got multiple values for argument {key!r}")
@@ -196,4 +209,6 @@ def bind_call(args: ast.arguments, positional: list[ast.expr], keywords: dict[st
             out.append((name, defaults[name]))
         else:
             raise TypeError(f"missing a required argument: {name!r}")
+    if args.kwarg is not None:
+        out.append((args.kwarg.arg, pack_keywords(extra_keywords)))
     return out

@@ -105,6 +105,9 @@ class AnfFunction:
     loop_names: set[str] = field(default_factory=set)
     multi_def: set[str] = field(default_factory=set)
     result: str | ast.Constant | None = None
+    # closure cells of inlined callees (a decorator's wrapper reads the function it
+    # wraps from one), by the name the body reads them with: generated code gets them
+    cells: dict[str, types.CellType] = field(default_factory=dict)
 
     def body_module(self) -> ast.Module:
         return ast.Module(body=self.body, type_ignores=[])
@@ -297,6 +300,8 @@ class _Normalizer:
         self.maybe_unbound: set[str] = set()  # names only a loop assigns
         self.ints: set[str] = set()  # indices of range loops
         self.unbound_inits: set[str] = set()  # of those, names bound to None up front
+        self.keyword_displays: dict[str, list[str]] = {}  # name -> keys of its dict display
+        self.cells: dict[str, types.CellType] = {}
         self.classes: dict[str, type] = _object_classes(parsed)
 
     # -- emitting ---------------------------------------------------------------------
@@ -323,9 +328,14 @@ class _Normalizer:
             value = self.temp(value, self.hint(value))
         self.note_def(name)
         self.displays.pop(name, None)
+        self.keyword_displays.pop(name, None)
         if (isinstance(value, ast.Tuple | ast.List) and not self.loop_depth
                 and not any(isinstance(e, ast.Starred) for e in value.elts)):
             self.displays[name] = len(value.elts)
+        if isinstance(value, ast.Dict) and not self.loop_depth and all(
+                isinstance(k, ast.Constant) and isinstance(k.value, str)
+                and k.value.isidentifier() for k in value.keys):
+            self.keyword_displays[name] = [k.value for k in value.keys]  # type: ignore
         self.emit(ast.Assign(targets=[ast.Name(id=name, ctx=ast.Store())], value=value))
 
     def temp(self, value: ast.expr, hint: str = "t") -> ast.Name:
@@ -504,9 +514,31 @@ class _Normalizer:
         elif not isinstance(func, ast.Name | ast.Attribute):
             func = self.atom(func, "fn")
         args = self.positional(node.args, strict=False)
-        keywords = [ast.keyword(arg=k.arg, value=self.argument(k.value))
-                    for k in node.keywords]
+        keywords = [ast.keyword(arg=k, value=v) for k, v in self.keywords(node, False)]
         return ast.Call(func=func, args=args, keywords=keywords)
+
+    def keywords(self, call: ast.Call, strict: bool) -> list[tuple[str | None, ast.expr]]:
+        """A call's keyword atoms; ``**kwargs`` of a dict display with known keys (the
+        ``**kwargs`` an inlined wrapper received) becomes one keyword per key. With
+        ``strict``, any other ``**arg`` is refused, else it stays as it is."""
+        out: list[tuple[str | None, ast.expr]] = []
+        for keyword in call.keywords:
+            if keyword.arg is not None:
+                out.append((keyword.arg, self.argument(keyword.value)))
+                continue
+            mapping = self.atom(keyword.value)
+            keys = (self.keyword_displays.get(mapping.id)
+                    if isinstance(mapping, ast.Name) else None)
+            if keys is not None:
+                out += [(key, self.temp(ast.Subscript(value=mapping, slice=ast.Constant(key),
+                                                      ctx=ast.Load()), key)) for key in keys]
+            elif strict:
+                raise self.error(f"**{ast.unparse(keyword.value)} in the call "
+                                 f"{ast.unparse(call)!r}, which is inlined: only a dict of "
+                                 "known keys can be unpacked into it", call)
+            else:
+                out.append((None, mapping))
+        return out
 
     def positional(self, nodes: list[ast.expr], strict: bool) -> list[ast.expr]:
         """A call's positional atoms; ``*parts`` of a tuple or list display of known length
@@ -601,17 +633,19 @@ class _Normalizer:
 
         validate(parsed)
         args = parsed.node.args
-        if args.kwarg is not None:
-            raise self.error(f"{what}, which takes **{args.kwarg.arg} (pass the keyword "
-                             "arguments as named parameters)", call)
-        if func.__closure__:
-            raise self.error(f"{what}: it is a lambda, takes *args or is a method calling "
-                             "methods of self, so it is inlined here, but it reads "
-                             "variables of the function that made it; define it with def "
-                             "at module level", call)
         own = local_names(parsed.node)
+        # closure variables (a decorator's wrapper reads the function it wraps from one)
+        # are read from the callee's own cells, under names of their own here
+        free: dict[str, str] = {}
+        for name, cell in zip(func.__code__.co_freevars, func.__closure__ or (),
+                              strict=True):
+            if name in own:
+                continue
+            free[name] = self.namer.fresh(f"{func.__name__}_{name}")
+            self.cells[free[name]] = cell
+            self.parsed.closure[free[name]] = cell
         for name in sorted({n.id for n in ast.walk(parsed.node) if isinstance(n, ast.Name)}
-                           - own):
+                           - own - set(free)):
             here = UNRESOLVED if name in self.locals else self.parsed.resolve(name)
             # another module's data (a float, an array) may be rebound there later, and
             # the inlined code would go on reading this module's binding
@@ -638,7 +672,7 @@ class _Normalizer:
                                  "number, string or None; pass it explicitly", call)
             defaults[name] = ast.Constant(value)
         return Inlinable(node=parsed.node, label=func.__name__, defaults=defaults,
-                         foreign=func)
+                         foreign=func, free=free)
 
     def inline(self, target: Inlinable, call: ast.Call,
                receiver: tuple[ast.expr, type] | None = None) -> ast.expr:
@@ -653,11 +687,12 @@ class _Normalizer:
         if receiver is not None:
             positional.insert(0, receiver[0])
         keywords: dict[str, ast.expr] = {}
-        for keyword in call.keywords:
-            if keyword.arg is None:
-                raise self.error(f"**{ast.unparse(keyword.value)} in the call to "
-                                 f"{target.label!r}, which is inlined", call)
-            keywords[keyword.arg] = self.argument(keyword.value)
+        for key, value in self.keywords(call, strict=True):
+            assert key is not None
+            if key in keywords:
+                raise self.error(f"the call {ast.unparse(call)!r}: {target.label}() got "
+                                 f"multiple values for keyword argument {key!r}", call)
+            keywords[key] = value
         try:
             binding = bind_call(target.node.args, positional, keywords, target.defaults,
                                 lambda items: ast.Tuple(elts=items, ctx=ast.Load()))
@@ -668,12 +703,16 @@ class _Normalizer:
         holder = ast.FunctionDef(name=target.node.name, args=target.node.args, body=body,
                                  decorator_list=[], returns=None, type_comment=None)
         renames = {name: self.namer.fresh(name) for name in sorted(local_names(holder))}
+        renames.update(target.free)
         renames["<result>"] = self.namer.fresh(f"{target.label}_result")
-        self.locals |= set(renames.values())
+        self.locals |= set(renames.values()) - set(target.free.values())
         body = rename(body, renames)
         holder.body = body
         self.classes.update(_object_classes(self.parsed, holder))
-        if target.foreign is not None:  # its lines are in another file: use the call's
+        shim_of = getattr(self.parsed.func, "__ad_calls__", None)
+        if target.foreign is not None and target.foreign is not shim_of:
+            # its lines are in another file: use the call's (a call shim's wrapper
+            # keeps its own: the shim stands at the wrapper's def, in the same file)
             for stmt in body:
                 for node in ast.walk(stmt):
                     if hasattr(node, "lineno"):
@@ -1321,6 +1360,7 @@ class _Normalizer:
             body=self.blocks[0], namer=self.namer, loop_names=set(self.loop_names),
             multi_def=multi | set(self.loop_names),
             result=result if result is not None else ast.Constant(None),
+            cells=dict(self.cells),
         )
 
 

@@ -40,15 +40,46 @@ UNRESOLVED = Unresolved()
 
 
 def unwrap(func: Any) -> Any:
-    """The plain Python function behind our wrappers and ``functools.wraps`` chains."""
+    """The plain Python function behind our own ``@ad.differentiable`` and
+    ``ad.checkpoint`` wrappers.
+
+    Only wrappers that call the function unchanged are looked through: ours, and
+    ``functools.lru_cache`` / ``functools.cache``. A ``functools.wraps`` decorator's
+    wrapper is code of its own (it may scale the result or change the arguments), so it
+    is never skipped: the compiler differentiates the wrapper (see ``adcompiler.wrappers``).
+    """
     seen = set()
     while id(func) not in seen:
         seen.add(id(func))
-        inner = getattr(func, "__ad_function__", None) or getattr(func, "__wrapped__", None)
+        inner = getattr(func, "__ad_function__", None) or getattr(
+            func, "__ad_checkpoint__", None)
+        if inner is None and _is_transparent_cache(func):
+            inner = func.__wrapped__
         if inner is None:
             break
         func = inner
     return func
+
+
+def _is_transparent_cache(func: Any) -> bool:
+    """``functools.lru_cache`` / ``functools.cache``: the call returns ``__wrapped__``'s
+    value unchanged, so its derivative is ``__wrapped__``'s."""
+    import functools
+
+    return isinstance(func, functools._lru_cache_wrapper)
+
+
+def callee_object(value: Any) -> Any:
+    """What a call of ``value`` differentiates: our ``@ad.differentiable`` wrapper stands
+    for the function it wraps (unless a rule was registered for the wrapper itself)."""
+    inner = getattr(value, "__ad_function__", None)
+    if inner is None:
+        return value
+    from ..rules.registry import rule_for
+
+    if rule_for(value) is not None:
+        return value
+    return callee_object(inner)
 
 
 @dataclass
@@ -86,11 +117,11 @@ class ParsedFunction:
         if name in self.closure:
             cell = self.closure[name]
             try:
-                return cell.cell_contents
+                return callee_object(cell.cell_contents)
             except ValueError:
                 return UNRESOLVED
         if name in self.globals:
-            return self.globals[name]
+            return callee_object(self.globals[name])
         builtin_ns = self.globals.get("__builtins__", builtins)
         if isinstance(builtin_ns, types.ModuleType):
             builtin_ns = builtin_ns.__dict__
@@ -104,14 +135,16 @@ class ParsedFunction:
             base = self.resolve_expr(node.value)
             if base is UNRESOLVED or not isinstance(base, types.ModuleType | type):
                 return UNRESOLVED
-            return getattr(base, node.attr, UNRESOLVED)
+            return callee_object(getattr(base, node.attr, UNRESOLVED))
         return UNRESOLVED
 
 
 def _read_source(func: types.FunctionType) -> tuple[str, str, int]:
     filename = inspect.getsourcefile(func) or func.__code__.co_filename
     try:
-        lines, firstlineno = inspect.getsourcelines(func)
+        # the code object, not the function: ``inspect`` follows ``__wrapped__`` and
+        # would give a decorator's wrapper the wrapped function's source
+        lines, firstlineno = inspect.getsourcelines(func.__code__)
     except (OSError, TypeError):
         raise ADError(
             f"cannot read the source of {func.__qualname__!r} (defined in "
@@ -176,6 +209,15 @@ def _lambda_to_def(module: ast.AST, func: types.FunctionType) -> ast.FunctionDef
     return ast.fix_missing_locations(ast.copy_location(fdef, lam))
 
 
+def def_line(code: types.CodeType) -> int:
+    """The line of the ``def`` itself (``co_firstlineno`` is that of its first decorator)."""
+    lines = linecache.getlines(code.co_filename)
+    for lineno in range(code.co_firstlineno, min(len(lines), code.co_firstlineno + 50) + 1):
+        if lines[lineno - 1].lstrip().startswith(("def ", "async def ")):
+            return lineno
+    return code.co_firstlineno
+
+
 def parse_function(func: Callable[..., Any]) -> ParsedFunction:
     """Parse ``func`` into a :class:`ParsedFunction` (see the module docstring)."""
     func = unwrap(func)
@@ -203,4 +245,13 @@ def parse_function(func: Callable[..., Any]) -> ParsedFunction:
             )
         node.decorator_list = []
     closure = dict(zip(func.__code__.co_freevars, func.__closure__ or (), strict=True))
+    called = getattr(getattr(func, "__ad_calls__", None), "__code__", None)
+    if called is not None:
+        # a call shim (adcompiler.wrappers): it stands at the def of what it calls, so
+        # comments and errors quote the user's wrapper, not the generated line
+        filename = called.co_filename
+        line = def_line(called)
+        for child in ast.walk(node):
+            if hasattr(child, "lineno"):
+                child.lineno = child.end_lineno = line
     return ParsedFunction(func, node, filename, func.__globals__, closure)

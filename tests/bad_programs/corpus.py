@@ -314,6 +314,21 @@ def scalar_kw(x, scale=2.0):
 square_lambda = lambda x: x * x  # noqa: E731
 
 
+# -- the API boundary (issue 17/18): refused at the call, pointing at the function ------------
+def complex_output(x):
+    return x * 1j
+
+
+class OpaqueWrapper:
+    """A wrapper object, not a Python function, whose ``__call__`` cannot be read."""
+
+    def __init__(self, fn):
+        self.__wrapped__ = fn
+
+    def __call__(self, x):
+        return 2.0 * self.__wrapped__(x)
+
+
 def uses_print_twice_check(x):
     STATE["calls"] = 0
     return x * x
