@@ -21,7 +21,7 @@ from .api import (
     value_and_grad,
     vjp,
 )
-from .backend.cache import cache_info, clear_cache
+from .backend.cache import cache_info, cache_size, clear_cache, set_cache_size
 from .control import checkpoint, derivative, stop_gradient, with_derivative
 from .errors import ADError, NonDifferentiableError, NonScalarOutputError, UnsupportedSyntaxError
 from .pytree import register_pytree
@@ -33,6 +33,7 @@ __all__ = [
     "NonScalarOutputError",
     "UnsupportedSyntaxError",
     "cache_info",
+    "cache_size",
     "check_grads",
     "checkpoint",
     "clear_cache",
@@ -46,6 +47,7 @@ __all__ = [
     "jacrev",
     "jvp",
     "register_pytree",
+    "set_cache_size",
     "source",
     "stop_gradient",
     "value_and_grad",

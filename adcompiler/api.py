@@ -24,14 +24,14 @@ from .backend import cache
 from .errors import ADError, NonScalarOutputError
 from .pytree import (
     is_container,
-    registry_version,
     tree_flatten,
     tree_leaves,
     tree_map,
     tree_structure,
 )
 from .pytree import version_cell as _tree_version_cell
-from .rules.registry import rule_for, rules_version
+from .request import Request
+from .rules.registry import rule_for
 from .rules.registry import version_cell as _rules_version_cell
 from .runtime import zeros_like_tree
 from .tracebacks import api_boundary
@@ -196,7 +196,7 @@ def _structure(value: Any) -> Any:
 def _signature(value: Any) -> Any:
     """A hashable description of a container's structure and leaf ranks."""
     if _is_static(value):
-        return ("function", id(value))  # code is specialised on the function passed
+        return ("function",)  # the function itself is in the request (``_request``)
     if is_container(value):
         return ("container", _shape_key(value))
     return _kind_of(value)
@@ -229,6 +229,13 @@ def _is_static(value: Any) -> bool:
     if isinstance(value, types.FunctionType):
         return True
     return callable(value) and not isinstance(value, type) and rule_for(value) is not None
+
+
+def _request(kind: str, func: types.FunctionType, wrt: Sequence[str], params: list[str],
+             values: list[Any], has_aux: bool = False) -> Request:
+    """The one description of this call the cache keys on (see ``backend/cache.py``)."""
+    return Request(kind, func, tuple(wrt), tuple(_signature(v) for v in values),
+                   tuple(_statics(params, values).items()), has_aux)
 
 
 def _statics(names: list[str], values: list[Any]) -> dict[str, Any]:
@@ -348,25 +355,30 @@ def _fast_key(args: tuple) -> tuple:
 
 
 class _Shortcut:
-    """A steady-state call's compiled entry, valid while the versions are unchanged."""
+    """A steady-state call's cache entry, kept by a transformed function for arguments
+    of plain kinds. It is used while :meth:`current`: the entry is still in the cache,
+    the registries unchanged, the function's code the same and every guard holding (the
+    identity rules of ``backend/cache.py``, checked without building a key)."""
 
-    __slots__ = ("entry", "floats", "generated", "guards", "versions")
+    __slots__ = ("cached", "entry", "floats", "generated", "guards")
 
-    def __init__(self, versions: tuple[int, int, int], generated: pipeline.Generated,
-                 floats: tuple[bool, ...]) -> None:
-        self.versions = versions
-        self.generated = generated
-        self.entry = generated.functions[generated.entry]
-        self.guards = generated.guards
+    def __init__(self, cached: cache.Entry, floats: tuple[bool, ...]) -> None:
+        self.cached = cached
+        self.generated: pipeline.Generated = cached.value
+        self.entry = self.generated.functions[self.generated.entry]
+        self.guards = cached.guards
         self.floats = floats  # which differentiated arguments are Python floats
+
+    def current(self) -> bool:
+        cached = self.cached
+        if not cached.live or cached.rules != _RULES_VERSION[0] or (
+                cached.pytrees != _TREE_VERSION[0]) or cached.func.__code__ is not cached.code:
+            return False
+        return not self.guards or cache.guards_hold(self.guards)
 
 
 _RULES_VERSION = _rules_version_cell()
 _TREE_VERSION = _tree_version_cell()
-
-
-def _versions() -> tuple[int, int, int]:
-    return rules_version(), registry_version(), cache.generation()
 
 
 def _like_plain(gradient: Any, value: Any) -> Any:
@@ -481,44 +493,50 @@ class Transformed:
 
     def _generated(self, values: list[Any], func: types.FunctionType | None = None
                    ) -> pipeline.Generated:
-        """The compiled code for arguments like ``values``; ``func``: what to transform
-        when it is not ``self.func`` (a wrapper's call shim for a call using defaults)."""
+        return self._cached(values, func).value  # type: ignore[no-any-return]
+
+    def _cached(self, values: list[Any], func: types.FunctionType | None = None
+                ) -> cache.Entry:
+        """The cache entry for a call with ``values``; ``func``: what to transform when it
+        is not ``self.func`` (a wrapper's call shim for a call using defaults)."""
         if self.inner is not None:
             return self._nested(values)
         func = func or self.func
-        kinds = (tuple(_signature(v) for v in values), registry_version())
         build_kind = "vjp" if self.kind == "vjp" else "value_and_grad"
-        key = (func.__code__, tuple(id(c) for c in func.__closure__ or ()), build_kind,
-               tuple(self.names), self.has_aux, kinds, rules_version())
+        request = _request(build_kind, func, self.names, self.params, values, self.has_aux)
 
-        def build() -> pipeline.Generated:
+        def build(_: cache.Frame) -> pipeline.Generated:
             return pipeline.build(func, build_kind, self.names,
                                   _ranks(self.params, values), self.has_aux,
                                   containers=_containers(self.params, values),
                                   statics=_statics(self.params, values))
 
-        generated = cache.lookup_or_build(key, func.__globals__, build)
-        if generated is not self._last:  # shown by .source: the last call's specialisation
-            self._last = generated
+        entry = cache.lookup(request, build)
+        if entry.value is not self._last:  # shown by .source: the last call's specialisation
+            self._last = entry.value
             self._ranks = _ranks(self.params, values)
             self._containers = _containers(self.params, values)
-        return generated
+        return entry
 
-    def _nested(self, values: list[Any]) -> pipeline.Generated:
+    def _nested(self, values: list[Any]) -> cache.Entry:
         """Forward mode over the generated code of the derivative being differentiated."""
         assert self.inner is not None
-        code = self.inner.generated_function(values)
-        kinds = (tuple(_signature(v) for v in values), registry_version())
-        key = (code.__code__, id(code), "nested", tuple(self.names), kinds, rules_version())
+        inner = self.inner._cached(values)
+        code = inner.value.functions[inner.value.entry] if self.inner.kind == (
+            "value_and_grad") else inner.value.gradient_function()
+        request = _request("nested", code, self.names, self.params, values)
 
-        def build() -> pipeline.Generated:
-            return pipeline.build_nested(code, self.names, _ranks(self.params, values),
-                                         containers=_containers(self.params, values),
-                                         statics=_statics(self.params, values))
+        def build(_: cache.Frame) -> pipeline.Generated:
+            generated = pipeline.build_nested(code, self.names, _ranks(self.params, values),
+                                              containers=_containers(self.params, values),
+                                              statics=_statics(self.params, values))
+            # what the derivative differentiated here was built against
+            generated.guards = cache.merge_guards(generated.guards, inner.own_guards())
+            return generated
 
-        generated = cache.lookup_or_build(key, code.__globals__, build)
-        self._last = generated
-        return generated
+        entry = cache.lookup(request, build)
+        self._last = entry.value
+        return entry
 
     def generated_function(self, values: list[Any]) -> types.FunctionType:
         """The plain generated function this derivative runs for arguments like ``values``
@@ -531,14 +549,9 @@ class Transformed:
     def _shortcut(self, args: tuple) -> _Shortcut | None:
         """The compiled entry for plain arguments of kinds seen before, or None."""
         shortcut = self._fast.get(_fast_key(args))
-        if shortcut is None or shortcut.versions != (_RULES_VERSION[0], _TREE_VERSION[0],
-                                                     cache._generation[0]):
+        if shortcut is None or not shortcut.current():
             return None
-        if shortcut.guards:
-            globals_ = self.func.__globals__
-            if any(globals_.get(n) is not o for n, o in shortcut.guards.items()):
-                return None
-        cache._stats["hits"] += 1
+        cache.record_hit(shortcut.cached)
         return shortcut
 
     def run(self, args: tuple, kwargs: dict) -> tuple[Any, Any]:
@@ -554,15 +567,15 @@ class Transformed:
             _check_differentiable(self.func, self.params, self.names, values)
             if None not in checked:
                 self._checked = checked
-        generated = self._generated(values, wrappers.for_call(
+        entry = self._cached(values, wrappers.for_call(
             self.func, _omitted(self.params, args, kwargs)))
         key = _fast_key(tuple(values)) if not kwargs and len(args) == len(values) else None
-        finished = self._finish(generated, values)
+        finished = self._finish(entry.value, values)
         if key is not None and None not in key and self.inner is None:
             # kept only after a call that succeeded: the shortcut skips the checks that
             # turn a failing run into a clear error (a non-scalar output)
             floats = tuple(type(values[i]) is float for i in self._indices)
-            self._fast[key] = _Shortcut(_versions(), generated, floats)
+            self._fast[key] = _Shortcut(entry, floats)
         return finished
 
     def _finish(self, generated: pipeline.Generated, values: list[Any], fast: bool = False
@@ -798,19 +811,21 @@ def source(f: Callable[..., Any], kind: str = "grad", wrt: Wrt | None = None, *,
 
 
 # -- forward mode -----------------------------------------------------------------------
-def _jvp_generated(func: types.FunctionType, params: list[str], wrt: list[str],
-                   values: list[Any]) -> pipeline.Generated:
-    """The compiled jvp of ``func`` for tangents of ``wrt`` (cached like the other kinds)."""
-    kinds = (tuple(_signature(v) for v in values), registry_version())
-    key = (func.__code__, tuple(id(c) for c in func.__closure__ or ()), "jvp", tuple(wrt),
-           False, kinds, rules_version())
-
-    def build() -> pipeline.Generated:
+def _jvp_entry(func: types.FunctionType, params: list[str], wrt: list[str],
+               values: list[Any]) -> cache.Entry:
+    """The cache entry of the jvp of ``func`` for tangents of ``wrt``."""
+    def build(_: cache.Frame) -> pipeline.Generated:
         return pipeline.build(func, "jvp", wrt, _ranks(params, values),
                               containers=_containers(params, values),
                               statics=_statics(params, values))
 
-    return cache.lookup_or_build(key, func.__globals__, build)
+    return cache.lookup(_request("jvp", func, wrt, params, values), build)
+
+
+def _jvp_generated(func: types.FunctionType, params: list[str], wrt: list[str],
+                   values: list[Any]) -> pipeline.Generated:
+    """The compiled jvp of ``func`` for tangents of ``wrt`` (cached like the other kinds)."""
+    return _jvp_entry(func, params, wrt, values).value  # type: ignore[no-any-return]
 
 
 @dataclasses.dataclass
@@ -818,7 +833,7 @@ class _Unbatched:
     """A cache entry saying the jvp of this function cannot take a batch of seeds."""
 
     reason: str
-    guards: dict[str, Any] = dataclasses.field(default_factory=dict)
+    guards: tuple = ()
 
 
 def _jvp_batched(func: types.FunctionType, params: list[str], wrt: list[str],
@@ -826,11 +841,7 @@ def _jvp_batched(func: types.FunctionType, params: list[str], wrt: list[str],
     """The jvp taking a batch of seeds (leading axis), or None where batching is refused."""
     from .transform.batched import BatchingRefusedError
 
-    kinds = (tuple(_signature(v) for v in values), registry_version())
-    key = (func.__code__, tuple(id(c) for c in func.__closure__ or ()), "jvp_batched",
-           tuple(wrt), False, kinds, rules_version())
-
-    def build() -> Any:
+    def build(_: cache.Frame) -> Any:
         try:
             return pipeline.build(func, "jvp_batched", wrt, _ranks(params, values),
                                   containers=_containers(params, values),
@@ -838,7 +849,7 @@ def _jvp_batched(func: types.FunctionType, params: list[str], wrt: list[str],
         except BatchingRefusedError as exc:
             return _Unbatched(str(exc))
 
-    entry = cache.lookup_or_build(key, func.__globals__, build)
+    entry = cache.lookup(_request("jvp_batched", func, wrt, params, values), build).value
     return None if isinstance(entry, _Unbatched) else entry
 
 
@@ -1167,8 +1178,8 @@ class HessianVectorProduct:
         self.names, self.many = _wrt_names(self.func, wrt)
         self.params = _param_names(self.func)
         self.gradient = grad(f, wrt)
-        # argument kinds -> (versions, jvp entry, seed order, guards): the steady state
-        self._fast: dict[tuple, tuple[Any, Any, list[int], dict[str, Any]]] = {}
+        # argument kinds -> (the gradient's entry, its jvp's entry, seed order)
+        self._fast: dict[tuple, tuple[_Shortcut, _Shortcut, list[int]]] = {}
         self._scalar_at: set[tuple] = set()  # argument shapes where f was found scalar
         functools.update_wrapper(self, self.func)  # type: ignore[arg-type]
         self.__name__ = f"hvp_{self.func.__name__}"
@@ -1187,14 +1198,14 @@ class HessianVectorProduct:
                           f"argument in wrt={self.wrt!r}")
         key = (_fast_key(tuple(primals)), _fast_key(vectors))
         hit = self._fast.get(key)
-        if hit is not None and hit[0] == _versions() and all(
-                self.func.__globals__.get(n) is o for n, o in hit[3].items()):
+        if hit is not None and hit[0].current() and hit[1].current():
             shapes = tuple([p.shape if type(p) is np.ndarray else np.shape(p)
                             for p in primals])
             if shapes not in self._scalar_at:  # f's output shape follows its inputs'
                 _check_scalar_below(self.gradient, list(primals))
                 self._scalar_at.add(shapes)
-            _, product = hit[1](*primals, *[vectors[j] for j in hit[2]])
+            cache.record_hit(hit[1].cached)
+            _, product = hit[1].entry(*primals, *[vectors[j] for j in hit[2]])
             products = product if len(self.names) > 1 else (product,)
             shaped = unshared_plain(tuple([_like_plain(p, primals[self.params.index(n)])
                                            for p, n in zip(products, self.names,
@@ -1212,12 +1223,12 @@ class HessianVectorProduct:
 
     def _remember(self, key: tuple, values: list[Any]) -> None:
         """Keep the compiled jvp of the gradient for arguments of these plain kinds."""
+        gradient = self.gradient._cached(values)
         code = self.gradient.generated_function(values)
         order = [p for p in self.params if p in self.names]  # the jvp's tangent order
-        generated = _jvp_generated(code, self.params, order, values)
-        guards = {**self.gradient._generated(values).guards, **generated.guards}
-        self._fast[key] = (_versions(), generated.functions[generated.entry],
-                           [self.names.index(p) for p in order], guards)
+        product = _jvp_entry(code, self.params, order, values)
+        self._fast[key] = (_Shortcut(gradient, ()), _Shortcut(product, ()),
+                           [self.names.index(p) for p in order])
 
     def __repr__(self) -> str:
         return f"<adcompiler hvp of {self.func.__qualname__} wrt={self.wrt!r}>"

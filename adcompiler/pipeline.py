@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import rules  # noqa: F401  (registers every rule family)
+from .backend import cache
 from .backend.codegen import to_source, with_line_comments
 from .backend.compile import compile_functions
 from .errors import ADError, NonScalarOutputError
@@ -26,6 +27,7 @@ from .frontend.parse import ParsedFunction, parse_function
 from .frontend.validate import require_result, validate
 from .naming import Namer, identifier
 from .optimize import optimize
+from .request import Request, freeze
 from .runtime import zeros_like_tree
 from .transform.batched import batched_forward_transform
 from .transform.forward import forward_transform
@@ -44,7 +46,7 @@ class Generated:
     functions: dict[str, types.FunctionType]
     entry: str
     pullback: str | None
-    guards: dict[str, Any]
+    guards: tuple  # (namespace, name, object) bindings it was built against
     # compiles the function that returns only the gradient (grad of grad transforms it)
     gradient_only: Callable[[], types.FunctionType] | None = None
     _gradient: types.FunctionType | None = None
@@ -146,26 +148,23 @@ def _refuse_container_result(anf: AnfFunction, parsed: ParsedFunction) -> None:
                     parsed.location(node))
 
 
-def _guards(parsed: ParsedFunction, program: Any = None) -> dict[str, Any]:
-    """Global names whose binding decided a rule: rebinding them must recompile."""
-    guards: dict[str, Any] = {}
-    for node in ast.walk(parsed.node):
-        if isinstance(node, ast.Call):
-            root = node.func
-            while isinstance(root, ast.Attribute):
-                root = root.value
-            if isinstance(root, ast.Name) and root.id in parsed.globals and (
-                    root.id not in parsed.closure):
-                guards[root.id] = parsed.globals[root.id]
-    return guards
+def _guards(parsed: ParsedFunction) -> tuple:
+    """Every binding the code was chosen by (see ``backend/cache.py``): rebinding one
+    must rebuild."""
+    return cache.merge_guards(tuple(parsed.guards))
 
 
 class _Deferred:
-    """Stands for a generated function still being built (a recursive call)."""
+    """Stands for a generated function still being built (a recursive call).
+
+    Only the thread building it ever sees it, and code built on it is cached only when
+    the build it stands for succeeds (``cache.building``).
+    """
 
     def __init__(self, label: str) -> None:
         self.label = label
         self.target: Any = None
+        self.handed_out = False  # a recursive call received it
 
     def __call__(self, *args: Any) -> Any:
         return self.target(*args)
@@ -174,26 +173,20 @@ class _Deferred:
         return f"<generated {self.label}>"
 
 
-_callees: dict[Any, Generated] = {}  # (kind, function, wrt, ranks, containers, rules)
-_in_progress: dict[Any, tuple[_Deferred, ...]] = {}
-_handed_out: set[Any] = set()  # keys whose stand-ins a recursive call received
-_recursive: set[int] = set()  # ids of generated functions that may recurse
-
-
-def _resolve_stand_ins() -> None:
-    """Point every closure cell that holds a finished stand-in at its target.
+def _resolve_stand_ins(functions: Any, handles: tuple[_Deferred, ...]) -> None:
+    """Point every closure cell of ``functions`` that holds one of ``handles`` at its
+    target.
 
     Generated code captures its helpers in closure cells; a recursive call captured the
     stand-in of a function still being built, which costs one extra Python frame per
     level of recursion. Once the target exists the cell holds it directly, so the
     derivative of a recursion needs one frame per level, as the function itself does.
     """
-    for generated in list(_callees.values()):
-        for function in generated.functions.values():
-            for cell in function.__closure__ or ():
-                content = cell.cell_contents
-                if isinstance(content, _Deferred) and content.target is not None:
-                    cell.cell_contents = content.target
+    for function in functions:
+        for cell in function.__closure__ or ():
+            content = cell.cell_contents
+            if any(content is h for h in handles):
+                cell.cell_contents = content.target
 
 
 def _guard_recursion(function: types.FunctionType, label: str, where: Any
@@ -216,60 +209,73 @@ def _guard_recursion(function: types.FunctionType, label: str, where: Any
     return entry
 
 
+def _may_recurse(value: Any) -> bool:
+    return isinstance(value, _Deferred) or getattr(value, "__ad_recursive__", False)
+
+
+def _mark_recursive(functions: Any) -> None:
+    for function in functions:
+        function.__ad_recursive__ = True  # a marker on the object, never a set of ids
+
+
 def _recursion_checked(functions: dict[str, types.FunctionType], helpers: dict[str, Any],
                        callee: bool, label: str, parsed: ParsedFunction) -> dict[str, Any]:
     """Mark ``functions`` as recursive when anything they call may recurse; an entry
     point users call (not a callee) then gets :func:`_guard_recursion`."""
-    if not any(isinstance(v, _Deferred) or id(v) in _recursive for v in helpers.values()):
+    if not any(_may_recurse(v) for v in helpers.values()):
         return functions
-    _recursive.update(id(f) for f in functions.values())
+    _mark_recursive(functions.values())
     if callee:
         return functions
     where = parsed.location(parsed.node)
     return {name: _guard_recursion(f, label, where) for name, f in functions.items()}
 
 
-def _callee_key(kind: str, callee: types.FunctionType, wrt: list[str], ranks: dict[str, int],
-                containers: dict[str, Any] | None, statics: dict[str, Any] | None) -> Any:
-    from .rules.registry import rules_version
-
-    return (kind, callee.__code__, tuple(id(c) for c in callee.__closure__ or ()),
-            tuple(wrt), tuple(sorted(ranks.items())),
-            repr(sorted((containers or {}).items())),
-            tuple(sorted((k, id(v)) for k, v in (statics or {}).items())), rules_version())
+def _callee_request(kind: str, callee: types.FunctionType, wrt: list[str],
+                    ranks: dict[str, int], partial: bool,
+                    containers: dict[str, Any] | None, statics: dict[str, Any] | None
+                    ) -> Request:
+    return Request(f"callee {kind}", callee, tuple(wrt),
+                   arguments=(freeze(sorted(ranks.items())), freeze(containers or {})),
+                   functions=tuple(sorted((statics or {}).items(), key=lambda i: i[0])),
+                   options=("numpy", partial))
 
 
 def _generated_callee(kind: str, callee: types.FunctionType, wrt: list[str],
                       ranks: dict[str, int], partial: bool,
                       containers: dict[str, Any] | None, sources: list[str],
                       statics: dict[str, Any] | None = None) -> tuple[Any, ...]:
-    """The generated functions of a callee, built once per key; a recursive call while it
-    is being built gets stand-ins that point at the finished functions afterwards."""
-    key = _callee_key(kind, callee, wrt, ranks, containers, statics)
-    if key in _in_progress:
-        _handed_out.add(key)
-        return _in_progress[key]
-    generated = _callees.get(key)
-    if generated is None or any(callee.__globals__.get(n) is not o
-                                for n, o in generated.guards.items()):
-        labels = ("forward", "pullback") if kind == "vjp" else ("jvp",)
+    """The generated functions of a callee, from the one cache; a recursive call while
+    it is being built gets stand-ins that point at the finished functions afterwards."""
+    request = _callee_request(kind, callee, wrt, ranks, partial, containers, statics)
+    frame = cache.building(request)
+    if frame is not None:
+        for handle in frame.data:
+            handle.handed_out = True
+        return frame.data  # type: ignore[no-any-return]
+    labels = ("forward", "pullback") if kind == "vjp" else ("jvp",)
+    suffix = "_wrt_" + "_".join(wrt) if partial else ""
+
+    def build_callee(frame: cache.Frame) -> Generated:
         handles = tuple(_Deferred(f"{callee.__name__}_{label}") for label in labels)
-        _in_progress[key] = handles
-        suffix = "_wrt_" + "_".join(wrt) if partial else ""
-        try:
-            generated = build(callee, kind, wrt, ranks, suffix=suffix, containers=containers,
-                              callee=True, statics=statics)
-        finally:
-            del _in_progress[key]
+        frame.data = handles
+        generated = build(callee, kind, wrt, ranks, suffix=suffix, containers=containers,
+                          callee=True, statics=statics)
         entries = [generated.entry] if kind == "jvp" else [generated.entry,
                                                            generated.pullback]
         for handle, entry in zip(handles, entries, strict=True):
             handle.target = generated.functions[entry]  # type: ignore[index]
-        _callees[key] = generated
-        if key in _handed_out:
-            _handed_out.discard(key)
-            _recursive.update(id(f) for f in generated.functions.values())
-            _resolve_stand_ins()
+        if any(h.handed_out for h in handles):
+            # code built on the stand-ins: this function's and what waits to be cached
+            # with it (``cache.building``) calls the finished functions directly now
+            built = [*generated.functions.values(),
+                     *(f for e in frame.pending
+                       for f in getattr(e.value, "functions", {}).values())]
+            _mark_recursive(generated.functions.values())
+            _resolve_stand_ins(built, handles)
+        return generated
+
+    generated = cache.lookup(request, build_callee).value
     if generated.source not in sources:
         sources.append(generated.source)
     if kind == "jvp":
@@ -439,7 +445,7 @@ def build(
             return compile_functions(to_source(shown), [shown.name], helpers, func,
                                      f"grad of {base}")[shown.name]
 
-        return Generated(source, functions, run.name, None, _guards(parsed, program),
+        return Generated(source, functions, run.name, None, _guards(parsed),
                          gradient_only)
     if kind == "vjp":
         seed = program.seed or anf.namer.fresh("dresult")
@@ -472,7 +478,7 @@ def build(
         functions = _recursion_checked(functions, program.scope.helpers, callee,
                                        f"vjp of {anf.name!r}", parsed)
         return Generated(source, functions, forward.name, backward.name,
-                         _guards(parsed, program))
+                         _guards(parsed))
     raise ValueError(f"unknown kind {kind!r}; expected one of {KINDS}")
 
 
@@ -518,12 +524,14 @@ def build_nested(derivative: types.FunctionType, wrt: list[str], ranks: dict[str
         raise ADError(f"cannot differentiate {derivative!r}: its parameters are not names")
     helpers: dict[str, Any] = {"basis": basis, "assemble": assemble}
     sources: list[str] = []
+    guards: list[tuple] = []
     lines: list[str] = []
     for param in wrt:
         jvp = build(derivative, "jvp", [param], ranks, suffix=f"_wrt_{param}"
                     if len(wrt) > 1 else "", containers=containers, statics=statics)
         helpers[jvp.entry] = jvp.functions[jvp.entry]
         sources.append(jvp.source)
+        guards.append(jvp.guards)
         lines += [
             f"seeds = basis({param})",
             "parts = []",
@@ -551,4 +559,5 @@ def build_nested(derivative: types.FunctionType, wrt: list[str], ranks: dict[str
                                  f"grad of {name}")[f"{name}_grad"]
 
     return Generated(_with_callees(grad_text, sources), functions,
-                     f"{name}_value_and_grad", None, {}, gradient_only)
+                     f"{name}_value_and_grad", None, cache.merge_guards(*guards),
+                     gradient_only)

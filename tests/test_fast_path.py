@@ -72,7 +72,7 @@ def test_clear_cache_and_new_rules_are_honoured():
     ad.clear_cache()
     assert ad.cache_info().misses == 0
     np.testing.assert_allclose(g(x), 1 - np.tanh(x) ** 2)
-    assert ad.cache_info().misses == 1
+    assert ad.cache_info().misses == 2  # loss and its callee softish: one cache for both
 
     @ad.derivative(of=softish)
     def softish_rule(x):

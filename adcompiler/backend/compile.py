@@ -5,7 +5,10 @@ the first call is seen by the next one, exactly as in the original function. The
 the compiler adds (``np`` for rule bodies, ``unbroadcast``, user rules) are closure
 cells instead, so they can never be shadowed by or leak into the user's module. The
 user's own closure cells are passed through unchanged, so closures stay live too.
-The source is registered with ``linecache`` so tracebacks show generated lines.
+The source is registered with ``linecache`` so tracebacks show generated lines, for as
+long as the code lives: every function compiled from one source holds a token whose
+finalizer drops the lines, so an evicted or cleared cache entry takes its lines with it
+once nothing (a caller's code, a live ``grad`` object) still runs it.
 """
 
 from __future__ import annotations
@@ -14,12 +17,24 @@ import ast
 import itertools
 import linecache
 import types
+import weakref
 from typing import Any
 
 __all__ = ["compile_functions"]
 
 _counter = itertools.count()
 _FACTORY = "__adcompiler_factory__"
+
+
+class _Lines:
+    """Held by the functions compiled from one source; drops its lines when they go."""
+
+    __slots__ = ("__weakref__", "filename")
+
+    def __init__(self, filename: str) -> None:
+        self.filename = filename
+        finalizer = weakref.finalize(self, linecache.cache.pop, filename, None)
+        finalizer.atexit = False
 
 
 def _cell(value: Any) -> types.CellType:
@@ -62,6 +77,7 @@ def compile_functions(
     filename = f"<adcompiler {label} #{next(_counter)}>"
     code = compile(_factory(source, filename, names, helpers, user_func), filename, "exec")
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    lines = _Lines(filename)
     factory_code = next(c for c in code.co_consts if isinstance(c, types.CodeType))
     user_cells = dict(zip(user_func.__code__.co_freevars, user_func.__closure__ or (),
                           strict=True))
@@ -76,5 +92,6 @@ def compile_functions(
             func = types.FunctionType(const, user_func.__globals__, const.co_name, None,
                                       closure)
             func.__ad_generated__ = label  # type: ignore[attr-defined]  (see higher order)
+            func.__ad_lines__ = lines  # type: ignore[attr-defined]
             out[const.co_name] = func
     return out

@@ -659,6 +659,10 @@ class _Normalizer:
                     "something else "
                     f"in {self.parsed.name!r} (import it under the same name, or give "
                     "the function fixed parameters)", call)
+        # its body is copied in here: a rebinding it depends on (or a new __code__)
+        # must rebuild this function too
+        self.parsed.guards.extend(parsed.guards)
+        self.parsed.guards.append((func, "__code__", func.__code__))
         for name in {n.id for n in ast.walk(parsed.node) if isinstance(n, ast.Name)} | own:
             self.namer.reserve(name)
         defaults: dict[str, ast.expr] = {}

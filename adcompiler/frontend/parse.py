@@ -8,8 +8,10 @@ their line and turned into a one-statement ``def``.
 Resolution answers "what object does this name mean" for names the function does not
 assign: closure cells first, then the module's globals, then builtins -- the order Python
 itself uses. The generated code still looks globals up when it runs (so rebinding a
-module constant is seen); resolution is only used to pick derivative rules, and the
-cache guards those choices (see ``backend/cache.py``).
+module constant is seen); resolution is only used to pick derivative rules, callees and
+modules, and every resolution that is not plain data (a number, an array, a string, a
+list, tuple or dict) is recorded in ``ParsedFunction.guards``: the cache checks them on
+every call and rebuilds when one was rebound (see ``backend/cache.py``).
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
+from ..backend.cache import MISSING
 from ..errors import ADError, SourceLocation
 
 __all__ = ["ParsedFunction", "Unresolved", "parse_function", "unwrap"]
@@ -37,6 +42,15 @@ class Unresolved:
 
 
 UNRESOLVED = Unresolved()
+
+# values generated code reads when it runs: they never decide what code is generated
+_DATA = (int, float, complex, str, bytes, np.ndarray, np.generic, list, tuple, dict,
+         type(None))
+
+
+def _guarded(obj: Any) -> Any:
+    """The object a guard compares with (``MISSING`` for a name that was not bound)."""
+    return MISSING if obj is UNRESOLVED else obj
 
 
 def unwrap(func: Any) -> Any:
@@ -91,6 +105,8 @@ class ParsedFunction:
     filename: str
     globals: dict[str, Any]
     closure: dict[str, Any] = field(default_factory=dict)
+    # (namespace, name, object): every binding the generated code was chosen by
+    guards: list[tuple[Any, str, Any]] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -112,20 +128,34 @@ class ParsedFunction:
         code = linecache.getline(self.filename, lineno).strip()
         return SourceLocation(self.filename, lineno, code)
 
-    def resolve(self, name: str) -> Any:
-        """The object ``name`` means in the function's scope, or ``UNRESOLVED``."""
+    def resolve(self, name: str, guard: bool = True) -> Any:
+        """The object ``name`` means in the function's scope, or ``UNRESOLVED``.
+
+        ``guard``: record the binding (unless it is data) so the cache rebuilds when it
+        changes; a caller that only asks whether a name is taken passes False.
+        """
         if name in self.closure:
             cell = self.closure[name]
             try:
-                return callee_object(cell.cell_contents)
+                value = cell.cell_contents
             except ValueError:
-                return UNRESOLVED
-        if name in self.globals:
-            return callee_object(self.globals[name])
+                value = UNRESOLVED
+            if guard and not isinstance(value, _DATA):
+                self.guards.append((cell, "cell_contents", _guarded(value)))
+            return callee_object(value) if value is not UNRESOLVED else value
+        value = self.globals.get(name, UNRESOLVED)
+        if value is not UNRESOLVED:
+            if guard and not isinstance(value, _DATA):
+                self.guards.append((self.globals, name, value))
+            return callee_object(value)
         builtin_ns = self.globals.get("__builtins__", builtins)
         if isinstance(builtin_ns, types.ModuleType):
             builtin_ns = builtin_ns.__dict__
-        return builtin_ns.get(name, UNRESOLVED)
+        value = builtin_ns.get(name, UNRESOLVED)
+        if guard:  # a later global of that name would shadow the builtin
+            self.guards.append((self.globals, name, MISSING))
+            self.guards.append((builtin_ns, name, _guarded(value)))
+        return value
 
     def resolve_expr(self, node: ast.expr) -> Any:
         """Resolve a dotted name such as ``np.linalg.norm``; ``UNRESOLVED`` if not static."""
@@ -135,7 +165,10 @@ class ParsedFunction:
             base = self.resolve_expr(node.value)
             if base is UNRESOLVED or not isinstance(base, types.ModuleType | type):
                 return UNRESOLVED
-            return callee_object(getattr(base, node.attr, UNRESOLVED))
+            value = getattr(base, node.attr, UNRESOLVED)
+            if isinstance(base, types.ModuleType) and not isinstance(value, _DATA):
+                self.guards.append((base, node.attr, _guarded(value)))  # monkeypatching
+            return callee_object(value) if value is not UNRESOLVED else value
         return UNRESOLVED
 
 

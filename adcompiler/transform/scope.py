@@ -40,7 +40,7 @@ class Scope:
             name = "_" + name
         if not name.isidentifier() or keyword.iskeyword(name):  # "x²", "if": still text
             name = identifier(name, "helper")
-        user_value = self.parsed.resolve(name)
+        user_value = self.parsed.resolve(name, guard=False)  # a name clash only
         clash = (
             (name in self.helpers and self.helpers[name] is not obj)
             or (user_value is not UNRESOLVED and user_value is not obj)
