@@ -315,9 +315,10 @@ def test_freed_closures_passed_as_arguments_never_share_code():
         got = ad.grad(apply)(X, fn)
         if not np.allclose(got, float(k)):
             wrong.append(k)
-        value, tangent = ad.jvp(apply, (X, fn), (V, None))
-        if not (np.isclose(value, k * np.sum(X)) and np.isclose(tangent, k * np.sum(V))):
-            wrong.append(-k)
+        if k % 8 == 0:  # forward mode too (fewer: each call builds two functions)
+            value, tangent = ad.jvp(apply, (X, fn), (V, None))
+            if not (np.isclose(value, k * np.sum(X)) and np.isclose(tangent, k * np.sum(V))):
+                wrong.append(-k)
         del fn
     assert wrong == []
 
