@@ -10,6 +10,7 @@ import ast
 import copy
 import functools
 import os
+import pickle
 import sys
 import types
 from collections.abc import Callable
@@ -422,14 +423,19 @@ def build(
     params = list(anf.params)
     if kind in ("grad", "value_and_grad"):
         body = program.primal + adjoint + zero_stmts
+        # the gradient-only function is built from a pickled copy on demand: a cached
+        # entry then holds one bytes object instead of a tree of small nodes (most of an
+        # entry's memory), and loading it is quicker than a deep copy
+        frozen = _freeze_tree((body, grads))
 
         def gradient_def() -> ast.FunctionDef:
             """The function users read: it returns only the gradient."""
+            own_body, own_grads = _thaw_tree(frozen)
             return optimize(_def(f"{base}_grad", params, [
-                *copy.deepcopy(body), ast.Return(value=_tuple(grads))]), keep=set())
+                *own_body, ast.Return(value=_tuple(own_grads))]), keep=set())
 
         returned = ast.Tuple(elts=[value_atom, _tuple(grads)], ctx=ast.Load())
-        run_body = [*copy.deepcopy(body), ast.Return(value=returned)]
+        run_body = [*body, ast.Return(value=returned)]
         run = optimize(_def(f"{base}_value_and_grad", params, run_body), keep=set())
         source = _with_callees(to_source(gradient_def() if kind == "grad" else run),
                                callee_sources)
@@ -480,6 +486,21 @@ def build(
         return Generated(source, functions, forward.name, backward.name,
                          _guards(parsed))
     raise ValueError(f"unknown kind {kind!r}; expected one of {KINDS}")
+
+
+def _freeze_tree(tree: Any) -> Any:
+    """A compact copy of syntax trees (pickled), or a deep copy if they cannot be."""
+    try:
+        return pickle.dumps(tree, protocol=pickle.HIGHEST_PROTOCOL)
+    except (pickle.PicklingError, TypeError, AttributeError):
+        return copy.deepcopy(tree)
+
+
+def _thaw_tree(frozen: Any) -> Any:
+    """A fresh copy of what ``_freeze_tree`` kept."""
+    if isinstance(frozen, bytes):
+        return pickle.loads(frozen)  # bytes this module pickled itself
+    return copy.deepcopy(frozen)
 
 
 def _with_callees(text: str, callee_sources: list[str]) -> str:
