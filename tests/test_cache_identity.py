@@ -639,3 +639,12 @@ def test_threads_building_mutually_recursive_functions_in_opposite_orders(tmp_pa
         assert out["ping"] == pytest.approx(2 * (3 * x * x + np.cos(x)) + np.cos(x))
         # pong(x,3) = 2 ping(x,2) = 2 (pong(x,1) + sin x) = 2 (2 ping(x,0) + sin x)
         assert out["pong"] == pytest.approx(2 * (2 * 2 * x + np.cos(x)))
+
+
+def test_the_cache_memory_benchmark_runs_and_frees_its_lines():
+    """benchmarks/cache_memory.py (the RSS numbers are its job, not this test's)."""
+    from benchmarks import cache_memory
+
+    result = cache_memory.run(10)
+    assert result["entries"] == 10 and result["misses"] == 10
+    assert result["linecache_after"] == 10 and result["linecache_cleared"] == 0
