@@ -177,7 +177,7 @@ def test_zero_derivative_declarations():
 
 
 class _NoUserNames:
-    def resolve(self, name: str) -> Any:
+    def resolve(self, name: str, guard: bool = True) -> Any:
         return UNRESOLVED
 
 

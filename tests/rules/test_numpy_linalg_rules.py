@@ -358,7 +358,7 @@ def test_slogdet_and_cholesky_reverse_in_float32():
 
 
 class _NoUserNames:
-    def resolve(self, name: str) -> Any:
+    def resolve(self, name: str, guard: bool = True) -> Any:
         return UNRESOLVED
 
 

@@ -337,7 +337,7 @@ def test_float32_stays_float32(key, func, kwargs):
 
 
 class _NoUserNames:
-    def resolve(self, name: str) -> Any:
+    def resolve(self, name: str, guard: bool = True) -> Any:
         return UNRESOLVED
 
 

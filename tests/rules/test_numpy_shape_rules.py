@@ -385,7 +385,7 @@ def test_helpers():
 
 
 class _NoUserNames:
-    def resolve(self, name: str) -> Any:
+    def resolve(self, name: str, guard: bool = True) -> Any:
         return UNRESOLVED
 
 
