@@ -70,7 +70,9 @@ __all__ = ["DEFAULT_SIZE", "CacheInfo", "Entry", "Frame", "building", "cache_inf
            "set_cache_size"]
 
 DEFAULT_SIZE = 256
-"""Entries kept by default: a few hundred functions x argument kinds; about 10-20 MB."""
+"""Entries kept by default: a few hundred (function, argument kinds) pairs. An entry of a
+small function is 10-40 kB (``python -m benchmarks.cache_memory``: 5,000 closures grow
+the resident size by about 1 MB)."""
 
 
 class _Missing:
