@@ -134,22 +134,39 @@ def cbrt_fwd(result, x, *, dx):
 
 
 # ``math.log`` raises for x <= 0, so the exponent's derivative is guarded by a
-# conditional expression; a constant exponent 2 fills as ``g * 2.0 * x``.
+# conditional expression. The base's is exact at x = 0 wherever it exists: a constant
+# exponent 0, 1 or 2 fills as 0.0, g or ``g * 2.0 * x``; an exponent known only at run
+# time gives 0 where it is 0 (math.pow(0.0, -1.0) would raise). Where the derivative is
+# infinite (0 < y < 1 at x = 0) math.pow raises ValueError, as math.sqrt's rule raises
+# ZeroDivisionError at 0.
 @reverse(math.pow)
 def pow_(result, g, x, y):
-    if static(y == 2):
+    if static(y == 0):
+        dx = 0.0 * g
+    elif static(y == 1):
+        dx = g
+    elif static(y == 2):
         dx = g * 2.0 * x
-    else:
+    elif static(y > 0 and y < 1 or y > 1 or y < 0):
         dx = g * y * math.pow(x, y - 1)
+    else:
+        dx = g * (y * math.pow(x, y - 1) if y != 0 else 0.0)
     dy = g * result * (math.log(x) if x > 0 else 0.0)
 
 
 @forward(math.pow)
 def pow_fwd(result, x, y, *, dx, dy):
-    if static(y == 2):
-        dresult = dx * 2.0 * x + dy * result * (math.log(x) if x > 0 else 0.0)
+    if static(y == 0):
+        dresult = 0.0 * dx
+    elif static(y == 1):
+        dresult = dx
+    elif static(y == 2):
+        dresult = dx * 2.0 * x
+    elif static(y > 0 and y < 1 or y > 1 or y < 0):
+        dresult = dx * y * math.pow(x, y - 1)
     else:
-        dresult = dx * y * math.pow(x, y - 1) + dy * result * (math.log(x) if x > 0 else 0.0)
+        dresult = dx * (y * math.pow(x, y - 1) if y != 0 else 0.0)
+    dresult = dresult + dy * result * (math.log(x) if x > 0 else 0.0)
 
 
 # ``hypot(0, 0)`` gives 0 to both (the zero subgradient of a norm): adding ``result == 0``
@@ -437,25 +454,42 @@ def builtin_min_fwd(result, a, b, *, da, db):
     dresult = da * (a < b) + db * (b < a)
 
 
-# ``pow(base, exp)`` is ``base ** exp``; the three-argument (modular) form is integer-only.
+# ``pow(base, exp)`` is ``base ** exp`` (see ``operators.power`` for the cases at base
+# 0); the three-argument (modular) form is integer-only.
 @reverse(builtins.pow)
 def builtin_pow(result, g, base, exp, mod=None):
     if static(mod is None):
-        if static(exp == 2):
+        if static(exp == 0):
+            dbase = 0 * result
+        elif static(exp == 1):
+            dbase = g
+        elif static(exp == 2):
             dbase = g * 2 * base
-        else:
+        elif static(exp > 1 or exp < 0):
             dbase = g * exp * base ** (exp - 1)
+        elif static(exp > 0 and exp < 1):
+            dbase = g * exp * np.power(base, exp - 1)
+        else:
+            dbase = g * exp * base ** np.where(exp == 0, 1, exp - 1)
         dexp = g * result * np.log(np.where(base > 0, base, 1))
 
 
 @forward(builtins.pow)
 def builtin_pow_fwd(result, base, exp, mod=None, *, dbase, dexp):
     if static(mod is None):
-        if static(exp == 2):
-            dresult = dbase * 2 * base + dexp * result * np.log(np.where(base > 0, base, 1))
+        if static(exp == 0):
+            dresult = 0 * dbase
+        elif static(exp == 1):
+            dresult = dbase
+        elif static(exp == 2):
+            dresult = dbase * 2 * base
+        elif static(exp > 1 or exp < 0):
+            dresult = dbase * exp * base ** (exp - 1)
+        elif static(exp > 0 and exp < 1):
+            dresult = dbase * exp * np.power(base, exp - 1)
         else:
-            dresult = (dbase * exp * base ** (exp - 1)
-                       + dexp * result * np.log(np.where(base > 0, base, 1)))
+            dresult = dbase * exp * base ** np.where(exp == 0, 1, exp - 1)
+        dresult = dresult + dexp * result * np.log(np.where(base > 0, base, 1))
 
 
 # ``sum(items, start)`` over a list of numbers or arrays: every item receives the whole

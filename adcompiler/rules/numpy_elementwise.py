@@ -165,44 +165,70 @@ def reciprocal_fwd(result, x, *, dx):
     dresult = -dx * result * result
 
 
-# The exponent's line never feeds the base's, so when only the base is differentiated
-# (a constant exponent) it is dropped; it is guarded anyway so 0 ** b stays finite.
+# Exact at base 0 wherever the derivative exists (see ``operators.power``): a constant
+# exponent 0, 1 or 2 fills as 0, g or 2 * base; an exponent known only at run time is
+# lowered to ``where(exponent == 0, 1, exponent - 1)`` so the entries with exponent 0
+# give 0 rather than 0 * 0**-1 = NaN. The exponent's line never feeds the base's, so
+# when only the base is differentiated it is dropped; it is guarded so 0 ** b stays
+# finite.
 @reverse(np.power, broadcasting=True)
 def power(result, g, base, exponent):
-    if static(exponent == 2):
+    if static(exponent == 0):
+        dbase = 0 * result
+    elif static(exponent == 1):
+        dbase = g
+    elif static(exponent == 2):
         dbase = g * 2 * base
-    else:
+    elif static(exponent > 0 and exponent < 1 or exponent > 1 or exponent < 0):
         dbase = g * exponent * np.power(base, exponent - 1)
+    else:
+        dbase = g * exponent * np.power(base, np.where(exponent == 0, 1, exponent - 1))
     dexponent = g * result * np.log(np.where(base > 0, base, 1))
 
 
 @forward(np.power, broadcasting=True)
 def power_fwd(result, base, exponent, *, dbase, dexponent):
-    if static(exponent == 2):
-        dresult = (dbase * 2 * base
-                   + dexponent * result * np.log(np.where(base > 0, base, 1)))
+    if static(exponent == 0):
+        dresult = 0 * dbase
+    elif static(exponent == 1):
+        dresult = dbase
+    elif static(exponent == 2):
+        dresult = dbase * 2 * base
+    elif static(exponent > 0 and exponent < 1 or exponent > 1 or exponent < 0):
+        dresult = dbase * exponent * np.power(base, exponent - 1)
     else:
-        dresult = (dbase * exponent * np.power(base, exponent - 1)
-                   + dexponent * result * np.log(np.where(base > 0, base, 1)))
+        dresult = dbase * exponent * np.power(base, np.where(exponent == 0, 1, exponent - 1))
+    dresult = dresult + dexponent * result * np.log(np.where(base > 0, base, 1))
 
 
 @reverse(np.float_power, broadcasting=True)
 def float_power(result, g, base, exponent):
-    if static(exponent == 2):
+    if static(exponent == 0):
+        dbase = 0 * result
+    elif static(exponent == 1):
+        dbase = g
+    elif static(exponent == 2):
         dbase = g * 2 * base
-    else:
+    elif static(exponent > 0 and exponent < 1 or exponent > 1 or exponent < 0):
         dbase = g * exponent * np.float_power(base, exponent - 1)
+    else:
+        dbase = g * exponent * np.float_power(base, np.where(exponent == 0, 1, exponent - 1))
     dexponent = g * result * np.log(np.where(base > 0, base, 1))
 
 
 @forward(np.float_power, broadcasting=True)
 def float_power_fwd(result, base, exponent, *, dbase, dexponent):
-    if static(exponent == 2):
-        dresult = (dbase * 2 * base
-                   + dexponent * result * np.log(np.where(base > 0, base, 1)))
+    if static(exponent == 0):
+        dresult = 0 * dbase
+    elif static(exponent == 1):
+        dresult = dbase
+    elif static(exponent == 2):
+        dresult = dbase * 2 * base
+    elif static(exponent > 0 and exponent < 1 or exponent > 1 or exponent < 0):
+        dresult = dbase * exponent * np.float_power(base, exponent - 1)
     else:
-        dresult = (dbase * exponent * np.float_power(base, exponent - 1)
-                   + dexponent * result * np.log(np.where(base > 0, base, 1)))
+        dresult = dbase * exponent * np.float_power(base, np.where(exponent == 0, 1, exponent - 1))
+    dresult = dresult + dexponent * result * np.log(np.where(base > 0, base, 1))
 
 
 # hypot(0, 0) gives 0 to both: adding ``result == 0`` to the denominator turns 0 / 0

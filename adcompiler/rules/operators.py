@@ -75,25 +75,47 @@ def div_fwd(result, a, b, *, da, db):
 
 
 # ---------------------------------------------------------------------------- power
+# d/da a**b = b a**(b-1) is exact at a = 0 wherever it exists. A constant exponent is
+# decided when the rule is filled: b = 0 gives 0 (not 0 * 0**-1 = NaN), b = 1 gives g,
+# b = 2 gives 2a, 0 < b < 1 goes through np.power so a Python float 0.0 gives inf (as
+# NumPy does) instead of raising ZeroDivisionError. An exponent known only at run time
+# (``x[:, None] ** np.arange(3)``) raises a to ``where(b == 0, 1, b - 1)``: the entries
+# with b = 0 get 0 * a = 0, the others are unchanged.
 # d/db a**b = a**b log(a) is taken as 0 where a <= 0 (the real power is not
 # differentiable in b there), so a constant-free 0 ** b never yields NaN.
 
 
 @reverse(ast.Pow, broadcasting=True)
 def power(result, g, a, b):
-    if static(b == 2):
+    if static(b == 0):
+        da = 0 * result
+    elif static(b == 1):
+        da = g
+    elif static(b == 2):
         da = g * 2 * a
-    else:
+    elif static(b > 1 or b < 0):
         da = g * b * a ** (b - 1)
+    elif static(b > 0 and b < 1):
+        da = g * b * np.power(a, b - 1)
+    else:
+        da = g * b * a ** np.where(b == 0, 1, b - 1)
     db = g * result * np.log(np.where(a > 0, a, 1))
 
 
 @forward(ast.Pow, broadcasting=True)
 def power_fwd(result, a, b, *, da, db):
-    if static(b == 2):
+    if static(b == 0):
+        dresult = 0 * da
+    elif static(b == 1):
+        dresult = da
+    elif static(b == 2):
         dresult = da * 2 * a
-    else:
+    elif static(b > 1 or b < 0):
         dresult = da * b * a ** (b - 1)
+    elif static(b > 0 and b < 1):
+        dresult = da * b * np.power(a, b - 1)
+    else:
+        dresult = da * b * a ** np.where(b == 0, 1, b - 1)
     dresult = dresult + db * result * np.log(np.where(a > 0, a, 1))
 
 

@@ -41,6 +41,7 @@ contributions the driver must reduce to each operand's shape.
 from __future__ import annotations
 
 import ast
+import copy
 import inspect
 import textwrap
 import threading
@@ -304,11 +305,37 @@ def evaluate(template: Template, special: dict[str, Any], *args: Any, **kwargs: 
     namespace.update(special)
     namespace.setdefault("ZERO", 0.0)
     namespace.setdefault("static", static)
-    module = ast.fix_missing_locations(ast.Module(body=template.body, type_ignores=[]))
+    body = [_StaticThunks().visit(copy.deepcopy(s)) for s in template.body]
+    namespace["static_thunk"] = _static_thunk
+    module = ast.fix_missing_locations(ast.Module(body=body, type_ignores=[]))
     exec(compile(module, f"<rule {template.func.__name__}>", "exec"), namespace)
     names = [*template.outputs, "result"]
     return {f"d{n}": namespace[f"d{n}"] for n in names if f"d{n}" in namespace
             and (f"d{n}" not in special)}
+
+
+def _static_thunk(condition: Callable[[], Any]) -> bool:
+    """``static(cond)`` run on values: true only for a plain ``True`` (an array condition,
+    or one that raises on arrays, is not decided at fill time either)."""
+    try:
+        return condition() is True
+    except (TypeError, ValueError):
+        return False
+
+
+class _StaticThunks(ast.NodeTransformer):
+    """``static(cond)`` -> ``static_thunk(lambda: cond)``, so ``b > 0 and b < 1`` on an
+    array does not raise where the filler would simply leave the branch untaken."""
+
+    def visit_Call(self, node: ast.Call) -> ast.expr:
+        self.generic_visit(node)
+        if isinstance(node.func, ast.Name) and node.func.id == "static" and len(node.args) == 1:
+            thunk = ast.Lambda(args=ast.arguments(posonlyargs=[], args=[], kwonlyargs=[],
+                                                  kw_defaults=[], defaults=[]),
+                               body=node.args[0])
+            return ast.Call(func=ast.Name(id="static_thunk", ctx=ast.Load()), args=[thunk],
+                            keywords=[])
+        return node
 
 
 def version_cell() -> list[int]:
