@@ -7,8 +7,8 @@ times faster than NumPy's on scalars). Builtins (``abs``, ``max``, ``pow``) also
 arrays, so their rules use only operators that work for both.
 
 Conventions where the derivative does not exist (see the API's "Derivative conventions"):
-``abs`` / ``fabs`` at 0 give 0; two-argument ``max`` / ``min`` at a tie give 0 to both
-operands; ``hypot(0, 0)`` gives 0 to both; ``pow(x, y)`` with ``x <= 0`` has derivative 0
+``abs`` / ``fabs`` at 0 give 0; two-argument ``max`` / ``min`` at a tie give the whole
+cotangent to a constant operand and share it between differentiated ones; ``hypot(0, 0)`` gives 0 to both; ``pow(x, y)`` with ``x <= 0`` has derivative 0
 in ``y`` (the real power is not differentiable in the exponent there). Where the
 derivative is infinite (``sqrt`` at 0) Python's float division raises
 ``ZeroDivisionError`` rather than returning ``inf``.
@@ -24,7 +24,7 @@ import math
 import numpy as np
 
 from ..runtime import unbroadcast
-from .registry import forward, reverse, static, zero_derivative
+from .registry import active, forward, reverse, static, zero_derivative
 
 # ------------------------------------------------------------------ exponential, logarithm
 
@@ -431,27 +431,44 @@ def builtin_float_fwd(result, x, *, dx):
 
 
 # Only the two-argument form (``max(iterable)`` does not bind, so the compiler raises
-# instead of guessing). A tie gives 0 to both operands.
+# instead of guessing). Ties as ``np.maximum``: a constant operand takes the whole
+# cotangent, two differentiated operands share it.
 @reverse(builtins.max)
 def builtin_max(result, g, a, b):
-    da = g * (a > b)
-    db = g * (b > a)
+    if static(active(a) and active(b)):
+        tie = g * (a == b) / 2
+        da = g * (a > b) + tie
+        db = g * (b > a) + tie
+    else:
+        da = g * (a > b)
+        db = g * (b > a)
 
 
 @forward(builtins.max)
 def builtin_max_fwd(result, a, b, *, da, db):
-    dresult = da * (a > b) + db * (b > a)
+    if static(active(a) and active(b)):
+        dresult = da * (a > b) + db * (b > a) + (da + db) * (a == b) / 2
+    else:
+        dresult = da * (a > b) + db * (b > a)
 
 
 @reverse(builtins.min)
 def builtin_min(result, g, a, b):
-    da = g * (a < b)
-    db = g * (b < a)
+    if static(active(a) and active(b)):
+        tie = g * (a == b) / 2
+        da = g * (a < b) + tie
+        db = g * (b < a) + tie
+    else:
+        da = g * (a < b)
+        db = g * (b < a)
 
 
 @forward(builtins.min)
 def builtin_min_fwd(result, a, b, *, da, db):
-    dresult = da * (a < b) + db * (b < a)
+    if static(active(a) and active(b)):
+        dresult = da * (a < b) + db * (b < a) + (da + db) * (a == b) / 2
+    else:
+        dresult = da * (a < b) + db * (b < a)
 
 
 # ``pow(base, exp)`` is ``base ** exp`` (see ``operators.power`` for the cases at base

@@ -9,11 +9,14 @@ rather than NumPy float64 scalars, which would promote float32 arrays to float64
 masks enter as booleans (``g * (a > b)``), which take g's dtype.
 
 Conventions where the derivative does not exist (see the API's "Derivative conventions"):
-``maximum`` / ``minimum`` / ``fmax`` / ``fmin`` at a tie give 0 to both operands, so relu
-written ``np.maximum(x, 0)`` or ``np.maximum(0, x)`` has derivative 0 at 0; ``clip`` at
+``maximum`` / ``minimum`` / ``fmax`` / ``fmin`` at a tie give the whole cotangent to a
+constant operand and share it equally between differentiated ones, so relu written
+``np.maximum(x, 0)`` or ``np.maximum(0, x)`` has derivative 0 at 0 and ``np.maximum(x,
+x)`` has derivative 1; ``clip`` at
 and beyond its bounds gives 0 to ``a``; ``abs`` at 0 gives 0; ``where`` routes the whole
 cotangent to the branch taken; ``hypot(0, 0)`` gives 0; ``power(a, b)`` has derivative 0
-in ``b`` where ``a <= 0`` (so a base of 0 never yields NaN or a warning there).
+in ``b`` where ``a <= 0`` (so a base of 0 never yields NaN or a warning there), and its
+derivative in ``a`` is exact at ``a = 0`` wherever it exists (``b`` = 0, 1, 2, > 1).
 
 See ``registry`` for the template contract.
 """
@@ -24,7 +27,7 @@ import math
 
 import numpy as np
 
-from .registry import forward, reverse, static, zero_derivative
+from .registry import active, forward, reverse, static, zero_derivative
 
 # ------------------------------------------------------------------ exponential, logarithm
 
@@ -571,52 +574,88 @@ def copysign_fwd(result, a, b, *, da, db):
 
 
 # ------------------------------------------------------------------ selection, clipping
-# Ties give 0 to both operands (see the module docstring). fmax/fmin skip NaN: the
-# non-NaN operand is the result and receives the whole cotangent.
+# A tie (a == b) is decided by which operands are differentiated at the call site
+# (``active``, known when the rule is filled): a constant operand takes the whole
+# cotangent, so a differentiated operand tied with a constant gets 0 (relu'(0) = 0 for
+# ``maximum(x, 0)`` and ``maximum(0, x)``), and two differentiated operands share it
+# equally (``maximum(x, x)`` has derivative 1, as JAX and PyTorch give). fmax/fmin skip
+# NaN: the non-NaN operand is the result and receives the whole cotangent.
 
 
 @reverse(np.maximum, broadcasting=True)
 def maximum(result, g, a, b):
-    da = g * (a > b)
-    db = g * (b > a)
+    if static(active(a) and active(b)):
+        tie = g * (a == b) / 2
+        da = g * (a > b) + tie
+        db = g * (b > a) + tie
+    else:
+        da = g * (a > b)
+        db = g * (b > a)
 
 
 @forward(np.maximum, broadcasting=True)
 def maximum_fwd(result, a, b, *, da, db):
-    dresult = da * (a > b) + db * (b > a)
+    if static(active(a) and active(b)):
+        dresult = da * (a > b) + db * (b > a) + (da + db) * (a == b) / 2
+    else:
+        dresult = da * (a > b) + db * (b > a)
 
 
 @reverse(np.minimum, broadcasting=True)
 def minimum(result, g, a, b):
-    da = g * (a < b)
-    db = g * (b < a)
+    if static(active(a) and active(b)):
+        tie = g * (a == b) / 2
+        da = g * (a < b) + tie
+        db = g * (b < a) + tie
+    else:
+        da = g * (a < b)
+        db = g * (b < a)
 
 
 @forward(np.minimum, broadcasting=True)
 def minimum_fwd(result, a, b, *, da, db):
-    dresult = da * (a < b) + db * (b < a)
+    if static(active(a) and active(b)):
+        dresult = da * (a < b) + db * (b < a) + (da + db) * (a == b) / 2
+    else:
+        dresult = da * (a < b) + db * (b < a)
 
 
 @reverse(np.fmax, broadcasting=True)
 def fmax(result, g, a, b):
-    da = g * ((a > b) | np.isnan(b))
-    db = g * ((b > a) | np.isnan(a))
+    if static(active(a) and active(b)):
+        tie = g * (a == b) / 2
+        da = g * ((a > b) | np.isnan(b)) + tie
+        db = g * ((b > a) | np.isnan(a)) + tie
+    else:
+        da = g * ((a > b) | np.isnan(b))
+        db = g * ((b > a) | np.isnan(a))
 
 
 @forward(np.fmax, broadcasting=True)
 def fmax_fwd(result, a, b, *, da, db):
-    dresult = da * ((a > b) | np.isnan(b)) + db * ((b > a) | np.isnan(a))
+    if static(active(a) and active(b)):
+        dresult = da * ((a > b) | np.isnan(b)) + db * ((b > a) | np.isnan(a)) + (da + db) * (a == b) / 2
+    else:
+        dresult = da * ((a > b) | np.isnan(b)) + db * ((b > a) | np.isnan(a))
 
 
 @reverse(np.fmin, broadcasting=True)
 def fmin(result, g, a, b):
-    da = g * ((a < b) | np.isnan(b))
-    db = g * ((b < a) | np.isnan(a))
+    if static(active(a) and active(b)):
+        tie = g * (a == b) / 2
+        da = g * ((a < b) | np.isnan(b)) + tie
+        db = g * ((b < a) | np.isnan(a)) + tie
+    else:
+        da = g * ((a < b) | np.isnan(b))
+        db = g * ((b < a) | np.isnan(a))
 
 
 @forward(np.fmin, broadcasting=True)
 def fmin_fwd(result, a, b, *, da, db):
-    dresult = da * ((a < b) | np.isnan(b)) + db * ((b < a) | np.isnan(a))
+    if static(active(a) and active(b)):
+        dresult = da * ((a < b) | np.isnan(b)) + db * ((b < a) | np.isnan(a)) + (da + db) * (a == b) / 2
+    else:
+        dresult = da * ((a < b) | np.isnan(b)) + db * ((b < a) | np.isnan(a))
 
 
 # clip(a, lo, hi) = minimum(maximum(a, lo), hi), NumPy's order (hi wins if lo > hi);

@@ -185,37 +185,54 @@ def test_every_rule_has_both_modes_and_binary_rules_broadcast():
 # ------------------------------------------------------------------------ conventions
 
 
-def _reverse(func: Any, *args: Any, g: Any = None) -> dict[str, Any]:
+def _reverse(func: Any, *args: Any, g: Any = None, inactive: tuple[str, ...] = ()
+             ) -> dict[str, Any]:
     rule = registry.rule_for(func)
     result = func(*args)
     g = np.ones_like(result) if g is None else g
-    return registry.evaluate(rule.reverse, {"result": result, "g": g}, *args)
+    return registry.evaluate(rule.reverse, {"result": result, "g": g}, *args,
+                             inactive=inactive)
 
 
-def _forward(func: Any, *args: Any, **tangents: Any) -> Any:
+def _forward(func: Any, *args: Any, inactive: tuple[str, ...] = (), **tangents: Any) -> Any:
     rule = registry.rule_for(func)
     special = {"d" + n: 0.0 for n in rule.forward.outputs}
     special.update(tangents)
-    return registry.evaluate(rule.forward, {"result": func(*args), **special}, *args)["dresult"]
+    return registry.evaluate(rule.forward, {"result": func(*args), **special}, *args,
+                             inactive=inactive)["dresult"]
 
 
 @pytest.mark.parametrize("func", [np.maximum, np.minimum, np.fmax, np.fmin],
                          ids=lambda f: f.__name__)
-def test_ties_give_zero_to_both_operands(func):
+def test_ties_between_differentiated_operands_share_the_cotangent(func):
     x = np.array([-1.0, 0.0, 2.5])
-    out = _reverse(func, x, x.copy())
-    np.testing.assert_array_equal(out["da"], 0.0)
-    np.testing.assert_array_equal(out["db"], 0.0)
-    assert np.all(_forward(func, x, x.copy(), da=np.ones(3), db=np.ones(3)) == 0.0)
+    out = _reverse(func, x, x.copy(), g=np.array([1.0, 2.0, 4.0]))
+    np.testing.assert_array_equal(out["da"], [0.5, 1.0, 2.0])
+    np.testing.assert_array_equal(out["db"], [0.5, 1.0, 2.0])
+    np.testing.assert_array_equal(
+        _forward(func, x, x.copy(), da=np.ones(3), db=np.array([3.0, 1.0, 0.0])),
+        [2.0, 1.0, 0.5])
+
+
+@pytest.mark.parametrize("func", [np.maximum, np.minimum, np.fmax, np.fmin],
+                         ids=lambda f: f.__name__)
+@pytest.mark.parametrize("constant", ["a", "b"])
+def test_a_tie_with_a_constant_operand_gives_it_the_whole_cotangent(func, constant):
+    x = np.array([-1.0, 0.0, 2.5])
+    other = "b" if constant == "a" else "a"
+    out = _reverse(func, x, x.copy(), inactive=(constant,))
+    np.testing.assert_array_equal(out["d" + other], 0.0)
+    assert np.all(_forward(func, x, x.copy(), inactive=(constant,),
+                           **{"d" + other: np.ones(3)}) == 0.0)
 
 
 @pytest.mark.parametrize("flipped", [False, True], ids=["maximum(x, 0)", "maximum(0, x)"])
 def test_relu_has_derivative_zero_at_zero(flipped):
     x = np.array([-1.0, 0.0, 2.0])
     if flipped:
-        dx = _reverse(np.maximum, 0, x)["db"]
+        dx = _reverse(np.maximum, 0, x, inactive=("a",))["db"]
     else:
-        dx = _reverse(np.maximum, x, 0)["da"]
+        dx = _reverse(np.maximum, x, 0, inactive=("b",))["da"]
     np.testing.assert_array_equal(dx, [0.0, 0.0, 1.0])
 
 
