@@ -1,0 +1,201 @@
+"""Constant exponents at the edge of the domain: exact derivatives at base 0.
+
+The table is exponent x point x form x mode x order. ``d/dx x**p`` at 0 exists for
+``p = 0`` (0), ``p = 1`` (1), ``p = 2`` (0; the second derivative is 2) and any ``p > 1``
+(0); the compiler must give exactly those values, with no NaN, no warning (the suite turns
+RuntimeWarnings into errors) and no ZeroDivisionError from a Python float base, written as
+``x ** p`` on a float, ``x ** p`` / ``np.power`` / ``np.float_power`` / ``pow`` on an
+array, and ``math.pow`` on a float, in reverse mode, forward mode, and at second order
+(``hessian``, ``grad`` of ``grad`` and ``jvp`` of ``grad``). Where the derivative does not
+exist (``0 < p < 1`` at 0) the result is ``inf`` as NumPy gives it.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+import adcompiler as ad
+
+# p -> (f'(0), f''(0)); f''(0) is None where it does not exist (1 < p < 2)
+EXPONENTS = {
+    0: (0.0, 0.0), 0.0: (0.0, 0.0), 1: (1.0, 0.0), 1.0: (1.0, 0.0), 2: (0.0, 2.0),
+    2.0: (0.0, 2.0), 3: (0.0, 0.0), 1.5: (0.0, None), 2.5: (0.0, 0.0), 4.0: (0.0, 0.0),
+}
+
+
+def _float_power(p):
+    def f(x):
+        return x ** p
+    return f
+
+
+def _array_power(p):
+    def f(x):
+        return np.sum(x ** p)
+    return f
+
+
+def _np_power(p):
+    def f(x):
+        return np.sum(np.power(x, p))
+    return f
+
+
+def _np_float_power(p):
+    def f(x):
+        return np.sum(np.float_power(x, p))
+    return f
+
+
+def _builtin_pow(p):
+    def f(x):
+        return pow(x, p)
+    return f
+
+
+def _math_pow(p):
+    def f(x):
+        return math.pow(x, p)
+    return f
+
+
+# (form name, maker, point at 0)
+FORMS = [
+    ("float**p", _float_power, 0.0), ("array**p", _array_power, np.zeros(3)),
+    ("np.power", _np_power, np.zeros(3)), ("np.float_power", _np_float_power, np.zeros(3)),
+    ("pow", _builtin_pow, 0.0), ("math.pow", _math_pow, 0.0),
+]
+CASES = [(name, maker, x0, p) for name, maker, x0 in FORMS for p in EXPONENTS]
+
+
+def _ids(case):
+    return f"{case[0]}-p={case[3]!r}"
+
+
+def _first(x0, value):
+    return value * np.ones_like(x0) if isinstance(x0, np.ndarray) else value
+
+
+@pytest.mark.parametrize("case", CASES, ids=[_ids(c) for c in CASES])
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_first_derivative_at_zero_is_exact(case, mode):
+    _, maker, x0, p = case
+    f, (want, _) = maker(p), EXPONENTS[p]
+    if mode == "reverse":
+        got = ad.grad(f)(x0)
+    else:
+        v = np.ones_like(x0) if isinstance(x0, np.ndarray) else 1.0
+        _, got = ad.jvp(f, (x0,), (v,))
+        want = want * np.size(x0)  # the directional derivative along ones
+        got = np.sum(got)
+    np.testing.assert_array_equal(got, _first(x0, want) if mode == "reverse" else want)
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if EXPONENTS[c[3]][1] is not None],
+                         ids=[_ids(c) for c in CASES if EXPONENTS[c[3]][1] is not None])
+@pytest.mark.parametrize("how", ["hessian", "grad-of-grad", "jvp-of-grad"])
+def test_second_derivative_at_zero_is_exact(case, how):
+    _, maker, x0, p = case
+    f, (_, want) = maker(p), EXPONENTS[p]
+    if isinstance(x0, np.ndarray):
+        if how == "grad-of-grad":
+            pytest.skip("grad of grad needs a scalar gradient")
+        if how == "hessian":
+            np.testing.assert_array_equal(ad.hessian(f)(x0), want * np.eye(3))
+        else:
+            _, tangent = ad.jvp(ad.grad(f), (x0,), (np.ones(3),))
+            assert tangent.dtype == np.float64
+            np.testing.assert_array_equal(tangent, want * np.ones(3))
+        return
+    if how == "hessian":
+        got = ad.hessian(f)(x0)
+    elif how == "grad-of-grad":
+        got = ad.grad(ad.grad(f))(x0)
+    else:
+        got = ad.jvp(ad.grad(f), (x0,), (1.0,))[1]
+    assert got == want
+
+
+@pytest.mark.parametrize("maker", [_array_power, _np_power, _float_power],
+                         ids=["array**p", "np.power", "float**p"])
+def test_where_the_derivative_does_not_exist_it_is_inf_as_numpy_gives(maker):
+    x0 = np.zeros(2) if maker is not _float_power else 0.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        got = ad.grad(maker(0.5))(x0)
+        numpy_says = 0.5 * np.power(np.float64(0.0), -0.5)
+    assert np.all(np.isinf(got)) and np.isinf(numpy_says)
+
+
+# -- exponent arrays mixing 0, 1, 2 (polynomial features) ------------------------------
+
+POWERS = np.arange(3)
+
+
+def features(x):
+    return np.sum(x[:, None] ** POWERS)
+
+
+def features_power(x):
+    return np.sum(np.power(x[:, None], np.array([0.0, 1.0, 2.0, 3.0, 1.5])))
+
+
+@pytest.mark.parametrize("point", [0.0, 0.5, -1.5])
+def test_polynomial_features_regression(point):
+    """Issue 18: ``x[:, None] ** np.arange(3)`` gave NaN at 0 (exact: 1 + 2x)."""
+    x = np.full(2, point)
+    np.testing.assert_array_equal(ad.grad(features)(x), 1 + 2 * x)
+    np.testing.assert_array_equal(ad.jvp(features, (x,), (np.ones(2),))[1], 2 * (1 + 2 * point))
+    np.testing.assert_array_equal(ad.hessian(features)(x), 2 * np.eye(2))
+    np.testing.assert_array_equal(ad.jvp(ad.grad(features), (x,), (np.ones(2),))[1],
+                                  2 * np.ones(2))
+
+
+def test_mixed_exponent_array_at_zero_gives_the_existing_derivatives():
+    # d/dx (1 + x + x^2 + x^3 + x^1.5) at 0 is 1; the second derivative of x^1.5 is inf
+    x = np.zeros(1)
+    np.testing.assert_array_equal(ad.grad(features_power)(x), [1.0])
+    np.testing.assert_array_equal(ad.jvp(features_power, (x,), (np.ones(1),))[1], 1.0)
+
+
+# -- the reproducers of issue 18 --------------------------------------------------------
+
+
+def power_zero(x):
+    return np.sum(np.power(x, 0.0))
+
+
+def float_power_zero(x):
+    return x ** 0.0
+
+
+def test_np_power_zero_exponent_at_zero_regression():
+    """``np.power(x, 0.0)`` at 0 gave NaN (``0.0 * np.power(x, -1.0)``)."""
+    np.testing.assert_array_equal(ad.grad(power_zero)(np.zeros(2)), [0.0, 0.0])
+    np.testing.assert_array_equal(ad.hessian(power_zero)(np.zeros(2)), np.zeros((2, 2)))
+
+
+def test_python_float_power_at_zero_regression():
+    """``x ** 0.0`` for a Python float 0.0 raised ZeroDivisionError in generated code."""
+    assert ad.grad(float_power_zero)(0.0) == 0.0
+    assert ad.grad(ad.grad(float_power_zero))(0.0) == 0.0
+
+
+def test_constant_exponents_keep_readable_generated_code():
+    def square(x):
+        return np.sum(x ** 2)
+
+    def cube(x):
+        return np.sum(x ** 3)
+
+    def same(x):
+        return np.sum(np.power(x, 1))
+
+    assert "dx = 2.0 * x\n" in ad.source(ad.grad(square))
+    assert "dx = 3.0 * x ** 2\n" in ad.source(ad.grad(cube))
+    assert "where" not in ad.source(ad.grad(cube))
+    assert "np.power(" not in ad.source(ad.grad(same)).split("# line")[-1]
