@@ -198,4 +198,4 @@ def test_constant_exponents_keep_readable_generated_code():
     assert "dx = 2.0 * x\n" in ad.source(ad.grad(square))
     assert "dx = 3.0 * x ** 2\n" in ad.source(ad.grad(cube))
     assert "where" not in ad.source(ad.grad(cube))
-    assert "np.power(" not in ad.source(ad.grad(same)).split("# line")[-1]
+    assert "dx = np.ones_like(power)\n" in ad.source(ad.grad(same))
