@@ -163,13 +163,14 @@ class _Simplifier(ast.NodeTransformer):
 
     def visit_Compare(self, node: ast.Compare) -> ast.expr:
         self.generic_visit(node)
-        if len(node.ops) == 1 and type(node.ops[0]) in _CMPOPS:
-            left, right = static_value(node.left), static_value(node.comparators[0])
-            if left is not _MISSING and right is not _MISSING:
-                try:
-                    return ast.Constant(bool(_CMPOPS[type(node.ops[0])](left, right)))
-                except TypeError:
-                    return node
+        values = [_number(node.left), *(_number(c) for c in node.comparators)]
+        if all(type(op) in _CMPOPS for op in node.ops) and all(
+                v is not _MISSING for v in values):  # ``0 < 0.5 < 1`` too
+            try:
+                return ast.Constant(all(bool(_CMPOPS[type(op)](a, b)) for op, a, b in zip(
+                    node.ops, values, values[1:], strict=False)))
+            except TypeError:
+                return node
         return node
 
     def visit_BoolOp(self, node: ast.BoolOp) -> ast.expr:

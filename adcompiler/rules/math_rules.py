@@ -8,10 +8,12 @@ arrays, so their rules use only operators that work for both.
 
 Conventions where the derivative does not exist (see the API's "Derivative conventions"):
 ``abs`` / ``fabs`` at 0 give 0; two-argument ``max`` / ``min`` at a tie give the whole
-cotangent to a constant operand and share it between differentiated ones; ``hypot(0, 0)`` gives 0 to both; ``pow(x, y)`` with ``x <= 0`` has derivative 0
-in ``y`` (the real power is not differentiable in the exponent there). Where the
-derivative is infinite (``sqrt`` at 0) Python's float division raises
-``ZeroDivisionError`` rather than returning ``inf``.
+cotangent to a constant operand and share it between differentiated ones; ``hypot(0, 0)``
+gives 0 to both; ``pow(x, y)`` with ``x <= 0`` has derivative 0 in ``y`` (the real power
+is not differentiable in the exponent there), and its derivative in ``x`` is exact at
+``x = 0`` wherever it exists (``y`` = 0, 1, 2, > 1). Where the derivative is infinite
+(``sqrt`` at 0, ``math.pow(x, 0.5)`` at 0) Python's float arithmetic raises
+(``ZeroDivisionError``, ``ValueError``) rather than returning ``inf``.
 
 See ``registry`` for the template contract.
 """
@@ -147,7 +149,7 @@ def pow_(result, g, x, y):
         dx = g
     elif static(y == 2):
         dx = g * 2.0 * x
-    elif static(y > 0 and y < 1 or y > 1 or y < 0):
+    elif static(y != 0):  # any other constant
         dx = g * y * math.pow(x, y - 1)
     else:
         dx = g * (y * math.pow(x, y - 1) if y != 0 else 0.0)
@@ -162,7 +164,7 @@ def pow_fwd(result, x, y, *, dx, dy):
         dresult = dx
     elif static(y == 2):
         dresult = dx * 2.0 * x
-    elif static(y > 0 and y < 1 or y > 1 or y < 0):
+    elif static(y != 0):  # any other constant
         dresult = dx * y * math.pow(x, y - 1)
     else:
         dresult = dx * (y * math.pow(x, y - 1) if y != 0 else 0.0)
@@ -484,7 +486,7 @@ def builtin_pow(result, g, base, exp, mod=None):
             dbase = g * 2 * base
         elif static(exp > 1 or exp < 0):
             dbase = g * exp * base ** (exp - 1)
-        elif static(exp > 0 and exp < 1):
+        elif static(0 < exp < 1):
             dbase = g * exp * np.power(base, exp - 1)
         else:
             dbase = g * exp * base ** np.where(exp == 0, 1, exp - 1)
@@ -502,7 +504,7 @@ def builtin_pow_fwd(result, base, exp, mod=None, *, dbase, dexp):
             dresult = dbase * 2 * base
         elif static(exp > 1 or exp < 0):
             dresult = dbase * exp * base ** (exp - 1)
-        elif static(exp > 0 and exp < 1):
+        elif static(0 < exp < 1):
             dresult = dbase * exp * np.power(base, exp - 1)
         else:
             dresult = dbase * exp * base ** np.where(exp == 0, 1, exp - 1)

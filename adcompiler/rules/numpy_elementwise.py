@@ -182,7 +182,7 @@ def power(result, g, base, exponent):
         dbase = g
     elif static(exponent == 2):
         dbase = g * 2 * base
-    elif static(exponent > 0 and exponent < 1 or exponent > 1 or exponent < 0):
+    elif static(exponent != 0):  # any other constant
         dbase = g * exponent * np.power(base, exponent - 1)
     else:
         dbase = g * exponent * np.power(base, np.where(exponent == 0, 1, exponent - 1))
@@ -197,7 +197,7 @@ def power_fwd(result, base, exponent, *, dbase, dexponent):
         dresult = dbase
     elif static(exponent == 2):
         dresult = dbase * 2 * base
-    elif static(exponent > 0 and exponent < 1 or exponent > 1 or exponent < 0):
+    elif static(exponent != 0):  # any other constant
         dresult = dbase * exponent * np.power(base, exponent - 1)
     else:
         dresult = dbase * exponent * np.power(base, np.where(exponent == 0, 1, exponent - 1))
@@ -212,7 +212,7 @@ def float_power(result, g, base, exponent):
         dbase = g
     elif static(exponent == 2):
         dbase = g * 2 * base
-    elif static(exponent > 0 and exponent < 1 or exponent > 1 or exponent < 0):
+    elif static(exponent != 0):  # any other constant
         dbase = g * exponent * np.float_power(base, exponent - 1)
     else:
         dbase = g * exponent * np.float_power(base, np.where(exponent == 0, 1, exponent - 1))
@@ -227,7 +227,7 @@ def float_power_fwd(result, base, exponent, *, dbase, dexponent):
         dresult = dbase
     elif static(exponent == 2):
         dresult = dbase * 2 * base
-    elif static(exponent > 0 and exponent < 1 or exponent > 1 or exponent < 0):
+    elif static(exponent != 0):  # any other constant
         dresult = dbase * exponent * np.float_power(base, exponent - 1)
     else:
         dresult = dbase * exponent * np.float_power(base, np.where(exponent == 0, 1, exponent - 1))
@@ -634,7 +634,8 @@ def fmax(result, g, a, b):
 @forward(np.fmax, broadcasting=True)
 def fmax_fwd(result, a, b, *, da, db):
     if static(active(a) and active(b)):
-        dresult = da * ((a > b) | np.isnan(b)) + db * ((b > a) | np.isnan(a)) + (da + db) * (a == b) / 2
+        dresult = (da * ((a > b) | np.isnan(b)) + db * ((b > a) | np.isnan(a))
+                   + (da + db) * (a == b) / 2)
     else:
         dresult = da * ((a > b) | np.isnan(b)) + db * ((b > a) | np.isnan(a))
 
@@ -653,7 +654,8 @@ def fmin(result, g, a, b):
 @forward(np.fmin, broadcasting=True)
 def fmin_fwd(result, a, b, *, da, db):
     if static(active(a) and active(b)):
-        dresult = da * ((a < b) | np.isnan(b)) + db * ((b < a) | np.isnan(a)) + (da + db) * (a == b) / 2
+        dresult = (da * ((a < b) | np.isnan(b)) + db * ((b < a) | np.isnan(a))
+                   + (da + db) * (a == b) / 2)
     else:
         dresult = da * ((a < b) | np.isnan(b)) + db * ((b < a) | np.isnan(a))
 

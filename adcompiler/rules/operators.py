@@ -95,7 +95,7 @@ def power(result, g, a, b):
         da = g * 2 * a
     elif static(b > 1 or b < 0):
         da = g * b * a ** (b - 1)
-    elif static(b > 0 and b < 1):
+    elif static(0 < b < 1):
         da = g * b * np.power(a, b - 1)
     else:
         da = g * b * a ** np.where(b == 0, 1, b - 1)
@@ -112,7 +112,7 @@ def power_fwd(result, a, b, *, da, db):
         dresult = da * 2 * a
     elif static(b > 1 or b < 0):
         dresult = da * b * a ** (b - 1)
-    elif static(b > 0 and b < 1):
+    elif static(0 < b < 1):
         dresult = da * b * np.power(a, b - 1)
     else:
         dresult = da * b * a ** np.where(b == 0, 1, b - 1)
