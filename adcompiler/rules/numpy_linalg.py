@@ -28,7 +28,8 @@ Conventions:
   the cotangent of operand ``k`` is an einsum of ``g`` with the other operands into
   ``k``'s distinct subscripts, broadcast along indices that only ``k`` has (summed out in
   the primal), and written onto the diagonal a repeated index reads.
-* ``trace`` and ``diag`` take any ``offset`` / ``k``; ``trace`` any ``axis1`` / ``axis2``.
+* ``trace``, ``diagonal`` and ``diag`` take any ``offset`` / ``k``; ``trace`` and
+  ``diagonal`` any ``axis1`` / ``axis2``.
 
 Identity masks are built with ``np.eye(..., like=a)`` so they have the argument's array type.
 See ``registry`` for the template contract.
@@ -255,6 +256,16 @@ def trace_vjp(g: Any, a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -
     return np.moveaxis(da, (-2, -1), (axis1, axis2))
 
 
+def diagonal_vjp(g: Any, a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Any:
+    """Cotangent of ``a`` in ``np.diagonal(a, offset, axis1, axis2)``: ``g`` (whose last
+    axis runs along the diagonal) written onto that diagonal, zeros elsewhere."""
+    moved = np.moveaxis(np.zeros_like(a, dtype=np.result_type(g, a)), (axis1, axis2),
+                        (-2, -1))
+    steps = np.arange(np.shape(g)[-1])
+    moved[..., steps + max(-offset, 0), steps + max(offset, 0)] = g
+    return np.moveaxis(moved, (-2, -1), (axis1, axis2))
+
+
 def diag_vjp(g: Any, v: Any, k: int = 0) -> Any:
     """Cotangent of ``v`` in ``np.diag(v, k)``: a diagonal out of ``g``, or into a matrix."""
     if np.ndim(v) == 1:
@@ -457,6 +468,16 @@ def trace_fwd(result, a, offset=0, axis1=0, axis2=1, dtype=None, out=None, *, da
     dresult = np.trace(da, offset, axis1, axis2)
 
 
+@reverse(np.diagonal, ("method", "diagonal"))
+def diagonal(result, g, a, offset=0, axis1=0, axis2=1):
+    da = diagonal_vjp(g, a, offset, axis1, axis2)
+
+
+@forward(np.diagonal, ("method", "diagonal"))
+def diagonal_fwd(result, a, offset=0, axis1=0, axis2=1, *, da):
+    dresult = np.diagonal(da, offset, axis1, axis2)
+
+
 @reverse(np.diag)
 def diag(result, g, v, k=0):
     if static(np.ndim(v) == 1):
@@ -546,8 +567,8 @@ def cholesky_fwd(result, a, upper=False, *, da):
 # is linear in ``g`` and in ``b`` and reads ``a`` for its shape. Its tangent is the sum
 # of the two linear terms, and by <c, dot_da(g, a, b)> = <g, np.dot(c, b)> its own
 # cotangents are ``np.dot(c, b)`` for ``g`` and ``dot_db(g, c, b)`` for ``b``. The
-# ``*_db`` helpers, ``inner`` and ``tensordot`` follow the same pattern; ``diag_vjp`` and
-# ``trace_vjp`` are linear in ``g`` only.
+# ``*_db`` helpers, ``inner`` and ``tensordot`` follow the same pattern; ``diag_vjp``,
+# ``diagonal_vjp`` and ``trace_vjp`` are linear in ``g`` only.
 
 zero_derivative([_einsum_parse], notes="parses the subscripts string")
 
@@ -650,6 +671,16 @@ def diag_vjp_rule(result, g, ct, v, k=0):
 @forward(diag_vjp, shape_only=("v",))
 def diag_vjp_fwd(result, ct, v, k=0, *, dct):
     dresult = diag_vjp(dct, v, k)
+
+
+@reverse(diagonal_vjp, shape_only=("a",))
+def diagonal_vjp_rule(result, g, ct, a, offset=0, axis1=0, axis2=1):
+    dct = np.diagonal(g, offset, axis1, axis2)
+
+
+@forward(diagonal_vjp, shape_only=("a",))
+def diagonal_vjp_fwd(result, ct, a, offset=0, axis1=0, axis2=1, *, dct):
+    dresult = diagonal_vjp(dct, a, offset, axis1, axis2)
 
 
 @reverse(trace_vjp, shape_only=("a",))

@@ -173,6 +173,12 @@ CASES: list[tuple[str, Any, Any, tuple, tuple[int, ...], dict]] = [
     ("trace-3d-axes", np.trace, np.trace, (T234,), (0,), {"axis1": 0, "axis2": 2}),
     ("trace-3d-negative-axes", np.trace, np.trace, (T234,), (0,),
      {"axis1": -1, "axis2": -2}),
+    ("diagonal-2d", np.diagonal, np.diagonal, (M33,), (0,), {}),
+    ("diagonal-rect-offset", np.diagonal, np.diagonal, (M34, 1), (0,), {}),
+    ("diagonal-negative-offset", np.diagonal, np.diagonal, (M34.T, -1), (0,), {}),
+    ("diagonal-3d-axes", np.diagonal, np.diagonal, (T234,), (0,), {"axis1": 2, "axis2": 0}),
+    ("diagonal-method", ("method", "diagonal"), lambda a, *args, **kw: a.diagonal(*args, **kw),
+     (T234, 0, 1, 2), (0,), {}),
     ("diag-1d", np.diag, np.diag, (V3,), (0,), {}),
     ("diag-1d-k", np.diag, np.diag, (V3, -2), (0,), {}),
     ("diag-2d", np.diag, np.diag, (M33,), (0,), {}),
@@ -401,12 +407,12 @@ def test_every_template_fills(template, mode):
 
 def test_every_rule_has_both_modes():
     keys = [np.dot, DOT, np.outer, np.inner, np.vdot, np.tensordot, np.einsum, np.trace,
-            np.diag, np.linalg.inv, np.linalg.solve, np.linalg.det, np.linalg.slogdet,
-            np.linalg.cholesky,
+            np.diagonal, ("method", "diagonal"), np.diag, np.linalg.inv, np.linalg.solve,
+            np.linalg.det, np.linalg.slogdet, np.linalg.cholesky,
             # the adjoint helpers generated gradients call (for second derivatives)
             numpy_linalg.dot_da, numpy_linalg.dot_db, numpy_linalg.inner_da,
             numpy_linalg.inner_db, numpy_linalg.tensordot_da, numpy_linalg.tensordot_db,
-            numpy_linalg.diag_vjp, numpy_linalg.trace_vjp]
+            numpy_linalg.diag_vjp, numpy_linalg.diagonal_vjp, numpy_linalg.trace_vjp]
     for key in keys:
         _rule(key)
     assert len(TEMPLATES) == 2 * len(keys)
