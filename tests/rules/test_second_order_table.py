@@ -13,7 +13,8 @@ summing ``W * y + y * y`` over every float part of the result. Then
   argument, a gradient and a tangent that are float64 arrays (the primal's dtype: never a
   boolean mask, never None) of the argument's shape;
 * that tangent equals central differences of the generated gradient along ``vs``;
-* ``ad.hvp`` agrees with it.
+* ``ad.hvp`` agrees with it;
+* with float32 arguments (one case per rule), gradient and tangent stay float32.
 
 ``test_the_table_covers_every_rule`` iterates the registry: every rule with a template
 is in the table, except the compiler's own helpers (their rules run whenever a gradient
@@ -46,7 +47,7 @@ import test_numpy_linalg_rules as t_linalg
 import test_numpy_reduce_rules as t_reduce
 import test_numpy_shape_rules as t_shape
 
-PER_RULE = 3  # cases per rule (the family tables hold many more variants)
+PER_RULE = 2  # cases per rule (the family tables hold many more variants)
 
 # -- the family tables in one form: (id, key, args, argnums, kwargs) ----------------------
 
@@ -190,7 +191,8 @@ def _float_leaves(value: Any, expr: str) -> list[tuple[str, Any]]:
 
 
 def _build(ident: str, key: Any, args: tuple, argnums: tuple[int, ...], kwargs: dict
-           ) -> tuple[Callable[..., Any], list[Any]] | None:
+           ) -> tuple[Callable[..., Any], list[Any], Any] | None:
+    """The program of one case, its differentiated arguments and its output's dtype."""
     program = _Program(ident)
     parts = [program.argument(a, i in argnums) for i, a in enumerate(args)]
     keywords = [f"{k}={program.constant(v)}" for k, v in kwargs.items()]
@@ -215,7 +217,8 @@ def _build(ident: str, key: Any, args: tuple, argnums: tuple[int, ...], kwargs: 
     terms = []
     for j, (expr, leaf) in enumerate(leaves):
         w = f"W{j}"
-        program.namespace[w] = rng.standard_normal(np.shape(leaf))
+        program.namespace[w] = rng.standard_normal(np.shape(leaf)).astype(
+            np.result_type(leaf))  # float32 outputs keep float32 weights
         terms.append(f"np.sum({w} * {expr} + {expr} * {expr})")
     name = "case_" + "".join(c if c.isalnum() else "_" for c in ident)
     source = (f"def {name}({', '.join(program.params)}):\n"
@@ -224,7 +227,15 @@ def _build(ident: str, key: Any, args: tuple, argnums: tuple[int, ...], kwargs: 
     filename = f"<second-order table: {ident}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     exec(compile(source, filename, "exec"), program.namespace)
-    return program.namespace[name], program.values
+    return program.namespace[name], program.values, np.result_type(*(v for _, v in leaves))
+
+
+def _float32(value: Any) -> Any:
+    if isinstance(value, np.ndarray) and value.dtype == np.float64:
+        return value.astype(np.float32)
+    if isinstance(value, list | tuple):
+        return type(value)(_float32(v) for v in value)
+    return value
 
 
 SELECTED = _selected()
@@ -247,7 +258,7 @@ def test_forward_over_reverse(ident):
     built = _build(ident, key, args, argnums, kwargs)
     if built is None:
         pytest.skip("no float argument or no float output to differentiate")
-    f, values = built
+    f, values, _ = built
     wrt = tuple(range(len(values)))
     rng = np.random.default_rng(3)
     vectors = [float(rng.standard_normal()) if isinstance(x, float)
@@ -269,6 +280,34 @@ def test_forward_over_reverse(ident):
                                    err_msg=f"jvp(grad) against differences, argument {i}")
         np.testing.assert_allclose(product[i], tangent[i], rtol=1e-10, atol=1e-12,
                                    err_msg=f"hvp against jvp(grad), argument {i}")
+
+
+FLOAT32 = {}
+for _ident, (_key, _args, _argnums, _kwargs) in CASES.items():
+    if any(_is_float(a) for a in _args) and _rule_id(_key) not in {
+            _rule_id(k) for k, *_ in FLOAT32.values()}:
+        FLOAT32[_ident] = (_key, _float32(_args), _argnums, _kwargs)
+
+
+@pytest.mark.parametrize("ident", sorted(FLOAT32))
+def test_forward_over_reverse_keeps_float32(ident):
+    """float32 in, float32 out: the gradient has the argument's dtype or the output's
+    (``np.float_power`` promotes to float64), and the tangent the gradient's."""
+    built = _build(f"{ident}-float32", *FLOAT32[ident])
+    if built is None:
+        pytest.skip("no float argument or no float output to differentiate")
+    f, values, dtype = built
+    wrt = tuple(range(len(values)))
+    vectors = [np.ones_like(x) if isinstance(x, np.ndarray) else 1.0 for x in values]
+    gradient, tangent = ad.jvp(ad.grad(f, wrt), values, vectors)
+    for i, x in enumerate(values):
+        if not isinstance(x, np.ndarray):
+            continue  # a Python float argument: its derivative is a float64 number
+        assert tangent[i] is not None, f"tangent of argument {i} is None"
+        assert np.asarray(gradient[i]).dtype in (x.dtype, dtype), (
+            i, np.asarray(gradient[i]).dtype)
+        assert np.asarray(tangent[i]).dtype == np.asarray(gradient[i]).dtype, (
+            i, np.asarray(tangent[i]).dtype)
 
 
 # -- coverage -------------------------------------------------------------------------------
