@@ -369,42 +369,43 @@ def erfc_fwd(result, x, *, dx):
 
 
 # ------------------------------------------------------------------------ signs, remainders
-# ``1 * (x > 0) - 1 * (x < 0)`` is sign(x) as an int (0 at 0), so ``g * ...`` stays a
-# float; the ``1 *`` makes NumPy booleans integers before the subtraction.
+# ``1.0 * (x > 0) - 1.0 * (x < 0)`` is sign(x) as a float (0 at 0): the ``1.0 *`` turns
+# booleans into floats before the subtraction, and keeps the derivative a float where the
+# seed ``g`` is the literal 1.0 the compiler folds away (an int sign would leak out).
 
 
 @reverse(math.fabs)
 def fabs(result, g, x):
-    dx = g * (1 * (x > 0) - 1 * (x < 0))
+    dx = g * (1.0 * (x > 0) - 1.0 * (x < 0))
 
 
 @forward(math.fabs)
 def fabs_fwd(result, x, *, dx):
-    dresult = dx * (1 * (x > 0) - 1 * (x < 0))
+    dresult = dx * (1.0 * (x > 0) - 1.0 * (x < 0))
 
 
 # copysign(x, y) = |x| sign(y): piecewise constant in y, so y's derivative is 0.
 @reverse(math.copysign)
 def copysign(result, g, x, y):
-    dx = g * (1 * (x > 0) - 1 * (x < 0)) * math.copysign(1.0, y)
+    dx = g * (1.0 * (x > 0) - 1.0 * (x < 0)) * math.copysign(1.0, y)
     dy = 0.0
 
 
 @forward(math.copysign)
 def copysign_fwd(result, x, y, *, dx, dy):
-    dresult = dx * (1 * (x > 0) - 1 * (x < 0)) * math.copysign(1.0, y)
+    dresult = dx * (1.0 * (x > 0) - 1.0 * (x < 0)) * math.copysign(1.0, y)
 
 
-# fmod(x, y) = x - trunc(x / y) * y.
+# fmod(x, y) = x - trunc(x / y) * y (the quotient as a float, as the derivative is).
 @reverse(math.fmod)
 def fmod(result, g, x, y):
     dx = g
-    dy = -g * math.trunc(x / y)
+    dy = -g * float(math.trunc(x / y))
 
 
 @forward(math.fmod)
 def fmod_fwd(result, x, y, *, dx, dy):
-    dresult = dx - dy * math.trunc(x / y)
+    dresult = dx - dy * float(math.trunc(x / y))
 
 
 # ---------------------------------------------------------------------------------- builtins

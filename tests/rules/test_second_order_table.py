@@ -64,7 +64,7 @@ def _family_cases() -> list[tuple[str, Any, tuple, tuple[int, ...], dict]]:
         cases.append((f"reduce/{name}", key, (a, *args), (0,), kwargs))
     for name, key, _func, args, kwargs in t_shape.CASES:
         cases.append((f"shape/{name}", key, args, (0,), kwargs))
-    return cases + EXTRA
+    return EXTRA + cases
 
 
 _r = np.random.default_rng(7)
@@ -99,6 +99,15 @@ EXTRA: list[tuple[str, Any, tuple, tuple[int, ...], dict]] = [
     ("indexing/full", np.full, ((2, 3), 0.7), (1,), {}),
     ("indexing/full_like", np.full_like, (A23, 0.7), (1,), {}),
     ("indexing/linspace", np.linspace, (0.4, 2.1, 5), (0, 1), {}),
+    # scalar outputs, so the plain-sum variant seeds them with the literal 1.0
+    ("elementwise/fmax-scalar-constant", np.fmax, (np.array(1.3), 0.2), (0,), {}),
+    ("elementwise/fmin-scalar-constant", np.fmin, (np.array(0.3), 1.2), (0,), {}),
+    ("elementwise/fmax-scalars", np.fmax, (np.array(0.3), np.array(1.2)), (0, 1), {}),
+    ("elementwise/fmin-scalars", np.fmin, (np.array(0.3), np.array(1.2)), (0, 1), {}),
+    ("elementwise/maximum-scalars", np.maximum, (np.array(1.3), np.array(0.2)), (0, 1), {}),
+    ("elementwise/minimum-scalars", np.minimum, (np.array(1.3), np.array(0.2)), (0, 1), {}),
+    ("elementwise/clip-scalar", np.clip, (np.array(0.3), -0.5, 0.5), (0,), {}),
+    ("linalg/trace-plain", np.trace, (A33,), (0,), {}),
 ]
 
 # rules with no second derivative to check, and why
@@ -190,9 +199,13 @@ def _float_leaves(value: Any, expr: str) -> list[tuple[str, Any]]:
     return []
 
 
-def _build(ident: str, key: Any, args: tuple, argnums: tuple[int, ...], kwargs: dict
-           ) -> tuple[Callable[..., Any], list[Any], Any] | None:
-    """The program of one case, its differentiated arguments and its output's dtype."""
+def _build(ident: str, key: Any, args: tuple, argnums: tuple[int, ...], kwargs: dict,
+           plain: bool = False) -> tuple[Callable[..., Any], list[Any], Any] | None:
+    """The program of one case, its differentiated arguments and its output's dtype.
+
+    ``plain`` sums the output as it is (the seed is a uniform 1.0, which the compiler
+    folds into the rule's formula), instead of weighting it.
+    """
     program = _Program(ident)
     parts = [program.argument(a, i in argnums) for i, a in enumerate(args)]
     keywords = [f"{k}={program.constant(v)}" for k, v in kwargs.items()]
@@ -219,7 +232,10 @@ def _build(ident: str, key: Any, args: tuple, argnums: tuple[int, ...], kwargs: 
         w = f"W{j}"
         program.namespace[w] = rng.standard_normal(np.shape(leaf)).astype(
             np.result_type(leaf))  # float32 outputs keep float32 weights
-        terms.append(f"np.sum({w} * {expr} + {expr} * {expr})")
+        if plain:  # a scalar output is returned as it is: its seed is the literal 1.0
+            terms.append(expr if np.ndim(leaf) == 0 else f"np.sum({expr})")
+        else:
+            terms.append(f"np.sum({w} * {expr} + {expr} * {expr})")
     name = "case_" + "".join(c if c.isalnum() else "_" for c in ident)
     source = (f"def {name}({', '.join(program.params)}):\n"
               f"    y = {call}\n"
@@ -280,6 +296,37 @@ def test_forward_over_reverse(ident):
                                    err_msg=f"jvp(grad) against differences, argument {i}")
         np.testing.assert_allclose(product[i], tangent[i], rtol=1e-10, atol=1e-12,
                                    err_msg=f"hvp against jvp(grad), argument {i}")
+
+
+ONE_PER_RULE = {}
+for _ident, _case in CASES.items():
+    if _rule_id(_case[0]) not in {_rule_id(k) for k, *_ in ONE_PER_RULE.values()}:
+        ONE_PER_RULE[_ident] = _case
+
+
+@pytest.mark.parametrize("ident", sorted(ONE_PER_RULE))
+def test_forward_over_reverse_of_a_plain_sum(ident):
+    """``sum(F(x))``: the cotangent is a uniform 1.0 the compiler folds into the rule (so a
+    mask ``1.0 * (a > b)`` must stay a float), and for a linear ``F`` the second
+    derivative is a real zero array, not None."""
+    built = _build(f"{ident}-plain", *ONE_PER_RULE[ident], plain=True)
+    if built is None:
+        pytest.skip("no float argument or no float output to differentiate")
+    f, values, _ = built
+    wrt = tuple(range(len(values)))
+    vectors = [np.ones_like(x) if isinstance(x, np.ndarray) else 1.0 for x in values]
+    gradient, tangent = ad.jvp(ad.grad(f, wrt), values, vectors)
+    step = 1e-5
+    plus = ad.grad(f, wrt)(*_shifted(values, vectors, step))
+    minus = ad.grad(f, wrt)(*_shifted(values, vectors, -step))
+    for i, x in enumerate(values):
+        for what, part in (("gradient", gradient[i]), ("tangent", tangent[i])):
+            assert part is not None, f"{what} of argument {i} is None"
+            assert np.asarray(part).dtype == np.float64, (what, i, np.asarray(part).dtype)
+            assert np.shape(part) == np.shape(x), (what, i, np.shape(part))
+        numeric = (np.asarray(plus[i], dtype=float) - np.asarray(minus[i], dtype=float)) / (
+            2 * step)
+        np.testing.assert_allclose(tangent[i], numeric, rtol=RTOL, atol=1e-5)
 
 
 FLOAT32 = {}
