@@ -121,13 +121,17 @@ def _active_params(template: Template, wanted: set[str] | None,
 class _Activity(ast.NodeTransformer):
     """Replace ``active(p)`` by whether parameter ``p`` is differentiated here."""
 
-    def __init__(self, active: set[str]) -> None:
+    def __init__(self, template: Template, active: set[str]) -> None:
+        self.template = template
         self.active = active
 
     def visit_Call(self, node: ast.Call) -> ast.expr:
         self.generic_visit(node)
-        if (isinstance(node.func, ast.Name) and node.func.id == "active"
-                and len(node.args) == 1 and isinstance(node.args[0], ast.Name)):
+        if isinstance(node.func, ast.Name) and node.func.id == "active":
+            if not (len(node.args) == 1 and isinstance(node.args[0], ast.Name)
+                    and node.args[0].id in self.template.signature.parameters):
+                raise ADError(f"rule {self.template.func.__name__}: active() takes one of "
+                              f"the rule's parameters, got {ast.unparse(node)}")
             return ast.Constant(node.args[0].id in self.active)
         return node
 
@@ -175,6 +179,8 @@ def fill(
     forward tangents ``dx``) to atoms; ``wanted`` restricts the outputs to compute.
     """
     body = copy.deepcopy(template.body)
+    activity = _Activity(template, _active_params(template, wanted, special))
+    body = [activity.visit(stmt) for stmt in body]
     mapping: dict[str, ast.expr] = {**bindings, **special}
     outputs: dict[str, str] = {}
     assigned: list[str] = []
@@ -206,8 +212,6 @@ def fill(
     for param in template.signature.parameters:
         if param not in mapping:
             raise ADError(f"rule {template.func.__name__}: parameter {param!r} is unbound")
-    body = [_Activity(_active_params(template, wanted, special)).visit(stmt)
-            for stmt in body]
     body = [_Substitute(mapping).visit(stmt) for stmt in body]
     if ranks:
         body = [_KnownRanks(ranks).visit(stmt) for stmt in body]

@@ -16,9 +16,11 @@ import numpy as np
 import pytest
 
 import adcompiler.rules  # noqa: F401  (registers every rule family)
+from adcompiler.errors import ADError
 from adcompiler.frontend.parse import UNRESOLVED
 from adcompiler.naming import Namer
 from adcompiler.rules import numpy_elementwise, registry
+from adcompiler.rules.registry import active, static
 from adcompiler.transform.fill import bind_arguments, fill
 from adcompiler.transform.scope import Scope
 
@@ -374,3 +376,50 @@ def test_power_with_constant_two_fills_to_the_short_form():
                                           "g": ast.Name(id="gy", ctx=ast.Load())})
     assert "gy * 2 * x" in source
     assert "np.power(x, 2 - 1)" not in source and "x ** 1" not in source
+
+
+def _filled_reverse(func: Any, wanted: set[str]) -> str:
+    template = registry.rule_for(func).reverse
+    names = list(template.signature.parameters)
+    bindings = {n: ast.Name(id=f"x_{n}", ctx=ast.Load()) for n in names}
+    namer = Namer({"y", "gy", *(f"x_{n}" for n in names)})
+    special = {"result": ast.Name(id="y", ctx=ast.Load()), "g": ast.Name(id="gy", ctx=ast.Load())}
+    filled = fill(template, bindings, special, namer, Scope(_NoUserNames(), namer), wanted)
+    return "\n".join(ast.unparse(s) for s in filled.stmts)
+
+
+def _filled_forward(func: Any, zero: set[str]) -> str:
+    template = registry.rule_for(func).forward
+    names = list(template.signature.parameters)
+    bindings = {n: ast.Name(id=f"x_{n}", ctx=ast.Load()) for n in names}
+    special = {"result": ast.Name(id="y", ctx=ast.Load())}
+    special.update({"d" + n: ast.Name(id="ZERO" if n in zero else f"t_{n}", ctx=ast.Load())
+                    for n in template.outputs})
+    namer = Namer({"y", *(f"x_{n}" for n in names), *(f"t_{n}" for n in names)})
+    filled = fill(template, bindings, special, namer, Scope(_NoUserNames(), namer))
+    return "\n".join(ast.unparse(s) for s in filled.stmts)
+
+
+@pytest.mark.parametrize("func", [np.maximum, np.minimum, np.fmax, np.fmin],
+                         ids=lambda f: f.__name__)
+def test_the_tie_term_is_filled_only_when_both_operands_are_differentiated(func):
+    assert "x_a == x_b" in _filled_reverse(func, {"a", "b"})
+    assert "==" not in _filled_reverse(func, {"a"})
+    assert "==" not in _filled_reverse(func, {"b"})
+    assert "x_a == x_b" in _filled_forward(func, set())
+    assert "==" not in _filled_forward(func, {"b"})
+
+
+def test_active_of_an_unknown_name_is_refused_when_filling():
+    def bad(result, g, a, b):
+        if static(active(np)):  # a name, but not one of the rule's parameters
+            da = g  # noqa: F841 - a template assigns its outputs
+        db = g  # noqa: F841
+
+    template = registry.Template.from_function(bad, "reverse")
+    bindings = {"a": ast.Name(id="x", ctx=ast.Load()), "b": ast.Name(id="z", ctx=ast.Load())}
+    namer = Namer({"x", "z", "y", "gy"})
+    with pytest.raises(ADError, match="active"):
+        fill(template, bindings, {"result": ast.Name(id="y", ctx=ast.Load()),
+                                  "g": ast.Name(id="gy", ctx=ast.Load())},
+             namer, Scope(_NoUserNames(), namer), {"a", "b"})
