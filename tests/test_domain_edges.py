@@ -1,6 +1,7 @@
 """Constant exponents at the edge of the domain: exact derivatives at base 0.
 
-The table is exponent x point x form x mode x order. ``d/dx x**p`` at 0 exists for
+The table is exponent x point x form x mode x order (the exact values at 0, the closed
+forms at 0.7 and -1.5). ``d/dx x**p`` at 0 exists for
 ``p = 0`` (0), ``p = 1`` (1), ``p = 2`` (0; the second derivative is 2) and any ``p > 1``
 (0); the compiler must give exactly those values, with no NaN, no warning (the suite turns
 RuntimeWarnings into errors) and no ZeroDivisionError from a Python float base, written as
@@ -95,6 +96,28 @@ def test_first_derivative_at_zero_is_exact(case, mode):
         want = want * np.size(x0)  # the directional derivative along ones
         got = np.sum(got)
     np.testing.assert_array_equal(got, _first(x0, want) if mode == "reverse" else want)
+
+
+# away from 0 the same rules give p x**(p-1) and p (p-1) x**(p-2); negative points only
+# for integer exponents (a fractional power of a negative number is not real)
+AWAY = [(c, point) for c in CASES for point in (0.7, -1.5)
+        if point > 0 or float(c[3][0]).is_integer()]
+
+
+@pytest.mark.parametrize(("case", "point"), AWAY,
+                         ids=[f"{_ids(c)}-x={point}" for c, point in AWAY])
+def test_first_and_second_derivatives_away_from_zero(case, point):
+    _, maker, x0, (p, _, _) = case
+    f = maker(p)
+    x = point * np.ones_like(x0) if isinstance(x0, np.ndarray) else point
+    first = p * point ** (p - 1) if p != 0 else 0.0
+    second = p * (p - 1) * point ** (p - 2) if p not in (0, 1) else 0.0
+    np.testing.assert_allclose(ad.grad(f)(x), _first(x0, first), rtol=1e-14)
+    v = np.ones_like(x0) if isinstance(x0, np.ndarray) else 1.0
+    np.testing.assert_allclose(np.sum(ad.jvp(f, (x,), (v,))[1]), first * np.size(x0),
+                               rtol=1e-14)
+    tangent = ad.jvp(ad.grad(f), (x,), (v,))[1]
+    np.testing.assert_allclose(tangent, _first(x0, second), rtol=1e-14, atol=1e-15)
 
 
 # grad of grad needs a scalar gradient: float forms only
