@@ -226,3 +226,37 @@ def test_constant_exponents_keep_readable_generated_code():
     assert "dx = 3.0 * x ** 2\n" in ad.source(ad.grad(cube))
     assert "where" not in ad.source(ad.grad(cube))
     assert "dx = np.ones_like(power)\n" in ad.source(ad.grad(same))
+
+
+# -- exponents known only at run time ---------------------------------------------------
+
+
+def power_series(x):
+    s = 0.0
+    for k in range(4):
+        s = s + x ** k
+    return s
+
+
+def power_of_parameter(x, p):
+    return np.sum(x ** p)
+
+
+def test_loop_index_exponent_at_zero():
+    """``x ** k`` with the loop index k = 0, 1, 2, 3: d/dx at 0 is 1, d2/dx2 is 2."""
+    assert ad.grad(power_series)(0.0) == 1.0
+    assert ad.jvp(power_series, (0.0,), (1.0,))[1] == 1.0
+    assert ad.grad(ad.grad(power_series))(0.0) == 2.0
+    assert ad.hessian(power_series)(0.0) == 2.0
+
+
+@pytest.mark.parametrize(("p", "first", "second"), [(0, 0.0, 0.0), (0.0, 0.0, 0.0),
+                                                    (1, 1.0, 0.0), (2.0, 0.0, 2.0),
+                                                    (3, 0.0, 0.0)])
+def test_parameter_exponent_at_zero(p, first, second):
+    x = np.zeros(2)
+    np.testing.assert_array_equal(ad.grad(power_of_parameter)(x, p), [first, first])
+    p_tangent = None if isinstance(p, int) else 0.0  # an int has no tangent
+    np.testing.assert_array_equal(
+        ad.jvp(power_of_parameter, (x, p), (np.ones(2), p_tangent))[1], 2 * first)
+    np.testing.assert_array_equal(ad.hessian(power_of_parameter)(x, p), second * np.eye(2))

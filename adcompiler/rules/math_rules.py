@@ -490,7 +490,7 @@ def builtin_pow(result, g, base, exp, mod=None):
         elif static(0 < exp < 1):
             dbase = g * exp * np.power(base, exp - 1)
         else:
-            dbase = g * exp * base ** np.where(exp == 0, 1, exp - 1)
+            dbase = g * exp * np.power(base, exp - (exp != 0))
         dexp = g * result * np.log(np.where(base > 0, base, 1))
 
 
@@ -508,7 +508,7 @@ def builtin_pow_fwd(result, base, exp, mod=None, *, dbase, dexp):
         elif static(0 < exp < 1):
             dresult = dbase * exp * np.power(base, exp - 1)
         else:
-            dresult = dbase * exp * base ** np.where(exp == 0, 1, exp - 1)
+            dresult = dbase * exp * np.power(base, exp - (exp != 0))
         dresult = dresult + dexp * result * np.log(np.where(base > 0, base, 1))
 
 

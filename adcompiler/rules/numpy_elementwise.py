@@ -170,10 +170,9 @@ def reciprocal_fwd(result, x, *, dx):
 
 # Exact at base 0 wherever the derivative exists (see ``operators.power``): a constant
 # exponent 0, 1 or 2 fills as 0, g or 2 * base; an exponent known only at run time is
-# lowered to ``where(exponent == 0, 1, exponent - 1)`` so the entries with exponent 0
-# give 0 rather than 0 * 0**-1 = NaN. The exponent's line never feeds the base's, so
-# when only the base is differentiated it is dropped; it is guarded so 0 ** b stays
-# finite.
+# lowered to ``exponent - (exponent != 0)``, so the entries with exponent 0 give 0
+# rather than 0 * 0**-1 = NaN. The exponent's line never feeds the base's, so when only
+# the base is differentiated it is dropped; it is guarded so 0 ** b stays finite.
 @reverse(np.power, broadcasting=True)
 def power(result, g, base, exponent):
     if static(exponent == 0):
@@ -185,7 +184,7 @@ def power(result, g, base, exponent):
     elif static(exponent != 0):  # any other constant
         dbase = g * exponent * np.power(base, exponent - 1)
     else:
-        dbase = g * exponent * np.power(base, np.where(exponent == 0, 1, exponent - 1))
+        dbase = g * exponent * np.power(base, exponent - (exponent != 0))
     dexponent = g * result * np.log(np.where(base > 0, base, 1))
 
 
@@ -200,7 +199,7 @@ def power_fwd(result, base, exponent, *, dbase, dexponent):
     elif static(exponent != 0):  # any other constant
         dresult = dbase * exponent * np.power(base, exponent - 1)
     else:
-        dresult = dbase * exponent * np.power(base, np.where(exponent == 0, 1, exponent - 1))
+        dresult = dbase * exponent * np.power(base, exponent - (exponent != 0))
     dresult = dresult + dexponent * result * np.log(np.where(base > 0, base, 1))
 
 
@@ -215,7 +214,7 @@ def float_power(result, g, base, exponent):
     elif static(exponent != 0):  # any other constant
         dbase = g * exponent * np.float_power(base, exponent - 1)
     else:
-        dbase = g * exponent * np.float_power(base, np.where(exponent == 0, 1, exponent - 1))
+        dbase = g * exponent * np.float_power(base, exponent - (exponent != 0))
     dexponent = g * result * np.log(np.where(base > 0, base, 1))
 
 
@@ -230,7 +229,7 @@ def float_power_fwd(result, base, exponent, *, dbase, dexponent):
     elif static(exponent != 0):  # any other constant
         dresult = dbase * exponent * np.float_power(base, exponent - 1)
     else:
-        dresult = dbase * exponent * np.float_power(base, np.where(exponent == 0, 1, exponent - 1))
+        dresult = dbase * exponent * np.float_power(base, exponent - (exponent != 0))
     dresult = dresult + dexponent * result * np.log(np.where(base > 0, base, 1))
 
 
