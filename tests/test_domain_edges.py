@@ -8,7 +8,8 @@ RuntimeWarnings into errors) and no ZeroDivisionError from a Python float base, 
 ``x ** p`` on a float, ``x ** p`` / ``np.power`` / ``np.float_power`` / ``pow`` on an
 array, and ``math.pow`` on a float, in reverse mode, forward mode, and at second order
 (``hessian``, ``grad`` of ``grad`` and ``jvp`` of ``grad``). Where the derivative does not
-exist (``0 < p < 1`` at 0) the result is ``inf`` as NumPy gives it.
+exist (``0 < p < 1`` at 0) arrays give ``inf`` as NumPy does, and a Python float raises
+``ZeroDivisionError`` as Python does for ``0.0 ** -0.5``.
 """
 
 from __future__ import annotations
@@ -147,15 +148,22 @@ def test_second_derivative_at_zero_is_exact(case, how):
     assert got == want
 
 
-@pytest.mark.parametrize("maker", [_array_power, _np_power, _float_power],
-                         ids=["array**p", "np.power", "float**p"])
-def test_where_the_derivative_does_not_exist_it_is_inf_as_numpy_gives(maker):
-    x0 = np.zeros(2) if maker is not _float_power else 0.0
+@pytest.mark.parametrize("maker", [_array_power, _np_power, _np_float_power],
+                         ids=["array**p", "np.power", "np.float_power"])
+def test_where_the_derivative_does_not_exist_arrays_give_inf_as_numpy_does(maker):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        got = ad.grad(maker(0.5))(x0)
-        numpy_says = 0.5 * np.power(np.float64(0.0), -0.5)
-    assert np.all(np.isinf(got)) and np.isinf(numpy_says)
+        got = ad.grad(maker(0.5))(np.zeros(2))
+        numpy_says = 0.5 * np.power(np.zeros(2), -0.5)
+    assert np.all(np.isinf(got)) and np.all(np.isinf(numpy_says))
+
+
+@pytest.mark.parametrize("maker", [_float_power, _builtin_pow], ids=["float**p", "pow"])
+def test_where_the_derivative_does_not_exist_a_python_float_raises_as_python_does(maker):
+    """0.0 ** -0.5 raises in Python (as math.sqrt's rule does at 0); the error names the
+    generated line."""
+    with pytest.raises(ZeroDivisionError):
+        ad.grad(maker(0.5))(0.0)
 
 
 # -- exponent arrays mixing 0, 1, 2 (polynomial features) ------------------------------

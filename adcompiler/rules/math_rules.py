@@ -485,12 +485,10 @@ def builtin_pow(result, g, base, exp, mod=None):
             dbase = g
         elif static(exp == 2):
             dbase = g * 2 * base
-        elif static(exp > 1 or exp < 0):
+        elif static(exp != 0):  # any other constant
             dbase = g * exp * base ** (exp - 1)
-        elif static(0 < exp < 1):
-            dbase = g * exp * np.power(base, exp - 1)
         else:
-            dbase = g * exp * np.power(base, exp - (exp != 0))
+            dbase = g * exp * base ** (exp - (exp != 0))
         dexp = g * result * np.log(np.where(base > 0, base, 1))
 
 
@@ -503,12 +501,10 @@ def builtin_pow_fwd(result, base, exp, mod=None, *, dbase, dexp):
             dresult = dbase
         elif static(exp == 2):
             dresult = dbase * 2 * base
-        elif static(exp > 1 or exp < 0):
+        elif static(exp != 0):  # any other constant
             dresult = dbase * exp * base ** (exp - 1)
-        elif static(0 < exp < 1):
-            dresult = dbase * exp * np.power(base, exp - 1)
         else:
-            dresult = dbase * exp * np.power(base, exp - (exp != 0))
+            dresult = dbase * exp * base ** (exp - (exp != 0))
         dresult = dresult + dexp * result * np.log(np.where(base > 0, base, 1))
 
 

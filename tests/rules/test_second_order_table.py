@@ -99,6 +99,8 @@ EXTRA: list[tuple[str, Any, tuple, tuple[int, ...], dict]] = [
     ("indexing/full", np.full, ((2, 3), 0.7), (1,), {}),
     ("indexing/full_like", np.full_like, (A23, 0.7), (1,), {}),
     ("indexing/linspace", np.linspace, (0.4, 2.1, 5), (0, 1), {}),
+    ("shape/np.r_", ("subscript", np.r_), (V3, A23[0], 0.5), (0, 1, 2), {}),
+    ("shape/np.c_", ("subscript", np.c_), (V3, A33), (0, 1), {}),
     # scalar outputs, so the plain-sum variant seeds them with the literal 1.0
     ("elementwise/fmax-scalar-constant", np.fmax, (np.array(1.3), 0.2), (0,), {}),
     ("elementwise/fmin-scalar-constant", np.fmin, (np.array(0.3), 1.2), (0,), {}),
@@ -213,6 +215,9 @@ def _build(ident: str, key: Any, args: tuple, argnums: tuple[int, ...], kwargs: 
         call = f"{parts[0]} {_OPERATORS[key]} {parts[1]}"
     elif key is ast.USub:
         call = f"-{parts[0]}"
+    elif isinstance(key, tuple) and key[0] == "subscript":  # np.r_[a, b]
+        maker = "np.r_" if key[1] is np.r_ else "np.c_"
+        call = f"{maker}[{', '.join(parts)}]"
     elif isinstance(key, tuple) and key[0] == "attr":
         call = f"{parts[0]}.{key[1]}"
     elif isinstance(key, tuple) and key[0] == "method":
