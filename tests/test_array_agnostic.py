@@ -31,12 +31,17 @@ SCALAR_CASTS = {"float", "complex"}  # float(x) computes a lazy array / copies o
 ALLOWED: dict[tuple[str, str, str], str] = {
     # float(x) differentiated: the user's own float() call; its result is a Python float
     ("math_rules.py", "builtin_float_fwd", "float"): "the user wrote float(x)",
+    # math.fmod takes Python floats only: its quotient trunc(x / y) made a float, so the
+    # derivative stays a float when the seed 1.0 is folded into the rule
+    ("math_rules.py", "fmod", "float"): "math.fmod's operands are Python floats",
+    ("math_rules.py", "fmod_fwd", "float"): "math.fmod's operands are Python floats",
     # np.linspace / np.arange of a Python int `num`: sample weights, broadcast against g
     ("indexing.py", "linspace_weights", "np.linspace"): "constant weights from an int",
     ("indexing.py", "linspace_weights", "np.arange"): "constant weights from an int",
     # index arrays built from shapes (Python ints), used only as indices
     ("indexing.py", "take_along_axis_adjoint", "np.arange"): "index grid from a shape",
     ("numpy_shape.py", "unrepeat", "np.arange"): "index vector from a shape",
+    ("numpy_linalg.py", "diagonal_vjp", "np.arange"): "index vector from a shape",
     ("runtime.py", "last_writes", "np.arange"): "write order from a shape",
     # pad_width is a Python int / pair / list of pairs (configuration, never data)
     ("numpy_shape.py", "pad_widths", "np.array"): "pad_width is configuration",

@@ -75,10 +75,26 @@ def _scalar(node: ast.AST, value: float) -> bool:
     return isinstance(v, _SCALARS) and not isinstance(v, bool) and v == value
 
 
+_MASK_FUNCTIONS = {"isnan", "isfinite", "isinf", "isposinf", "isneginf", "signbit",
+                   "logical_and", "logical_or", "logical_not", "logical_xor"}
+
+
 def _boolean(node: ast.AST) -> bool:
-    """An expression whose value is a boolean (a comparison, ``not``, ``and``/``or``)."""
-    return isinstance(node, ast.Compare | ast.BoolOp) or (
-        isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not))
+    """An expression whose value may be boolean: a comparison, ``not``, ``and``/``or``,
+    ``~m`` and ``m | n``, ``m & n``, ``m ^ n`` of such masks, a call of a mask function
+    (``isnan``) or with ``dtype=bool``. ``1.0 * mask`` is kept: it is the float mask."""
+    if isinstance(node, ast.Compare | ast.BoolOp) or (
+            isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not | ast.Invert)):
+        return True
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr | ast.BitAnd | ast.BitXor):
+        return _boolean(node.left) or _boolean(node.right)
+    if isinstance(node, ast.Call):
+        func = node.func
+        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+        return name in _MASK_FUNCTIONS or any(
+            k.arg == "dtype" and isinstance(k.value, ast.Name) and k.value.id == "bool"
+            for k in node.keywords)
+    return False
 
 
 class _Simplifier(ast.NodeTransformer):
@@ -147,13 +163,14 @@ class _Simplifier(ast.NodeTransformer):
 
     def visit_Compare(self, node: ast.Compare) -> ast.expr:
         self.generic_visit(node)
-        if len(node.ops) == 1 and type(node.ops[0]) in _CMPOPS:
-            left, right = static_value(node.left), static_value(node.comparators[0])
-            if left is not _MISSING and right is not _MISSING:
-                try:
-                    return ast.Constant(bool(_CMPOPS[type(node.ops[0])](left, right)))
-                except TypeError:
-                    return node
+        values = [_number(node.left), *(_number(c) for c in node.comparators)]
+        if all(type(op) in _CMPOPS for op in node.ops) and all(
+                v is not _MISSING for v in values):  # ``0 < 0.5 < 1`` too
+            try:
+                return ast.Constant(all(bool(_CMPOPS[type(op)](a, b)) for op, a, b in zip(
+                    node.ops, values, values[1:], strict=False)))
+            except TypeError:
+                return node
         return node
 
     def visit_BoolOp(self, node: ast.BoolOp) -> ast.expr:

@@ -7,11 +7,13 @@ times faster than NumPy's on scalars). Builtins (``abs``, ``max``, ``pow``) also
 arrays, so their rules use only operators that work for both.
 
 Conventions where the derivative does not exist (see the API's "Derivative conventions"):
-``abs`` / ``fabs`` at 0 give 0; two-argument ``max`` / ``min`` at a tie give 0 to both
-operands; ``hypot(0, 0)`` gives 0 to both; ``pow(x, y)`` with ``x <= 0`` has derivative 0
-in ``y`` (the real power is not differentiable in the exponent there). Where the
-derivative is infinite (``sqrt`` at 0) Python's float division raises
-``ZeroDivisionError`` rather than returning ``inf``.
+``abs`` / ``fabs`` at 0 give 0; two-argument ``max`` / ``min`` at a tie give the whole
+cotangent to a constant operand and share it between differentiated ones; ``hypot(0, 0)``
+gives 0 to both; ``pow(x, y)`` with ``x <= 0`` has derivative 0 in ``y`` (the real power
+is not differentiable in the exponent there), and its derivative in ``x`` is exact at
+``x = 0`` wherever it exists (``y`` = 0, 1, 2, > 1). Where the derivative is infinite
+(``sqrt`` at 0, ``math.pow(x, 0.5)`` at 0) Python's float arithmetic raises
+(``ZeroDivisionError``, ``ValueError``) rather than returning ``inf``.
 
 See ``registry`` for the template contract.
 """
@@ -24,7 +26,7 @@ import math
 import numpy as np
 
 from ..runtime import unbroadcast
-from .registry import forward, reverse, static, zero_derivative
+from .registry import active, forward, reverse, static, zero_derivative
 
 # ------------------------------------------------------------------ exponential, logarithm
 
@@ -134,22 +136,39 @@ def cbrt_fwd(result, x, *, dx):
 
 
 # ``math.log`` raises for x <= 0, so the exponent's derivative is guarded by a
-# conditional expression; a constant exponent 2 fills as ``g * 2.0 * x``.
+# conditional expression. The base's is exact at x = 0 wherever it exists: a constant
+# exponent 0, 1 or 2 fills as 0.0, g or ``g * 2.0 * x``; an exponent known only at run
+# time gives 0 where it is 0 (math.pow(0.0, -1.0) would raise). Where the derivative is
+# infinite (0 < y < 1 at x = 0) math.pow raises ValueError, as math.sqrt's rule raises
+# ZeroDivisionError at 0.
 @reverse(math.pow)
 def pow_(result, g, x, y):
-    if static(y == 2):
+    if static(y == 0):
+        dx = 0.0 * g
+    elif static(y == 1):
+        dx = g
+    elif static(y == 2):
         dx = g * 2.0 * x
-    else:
+    elif static(y != 0):  # any other constant
         dx = g * y * math.pow(x, y - 1)
+    else:
+        dx = g * (y * math.pow(x, y - 1) if y != 0 else 0.0)
     dy = g * result * (math.log(x) if x > 0 else 0.0)
 
 
 @forward(math.pow)
 def pow_fwd(result, x, y, *, dx, dy):
-    if static(y == 2):
-        dresult = dx * 2.0 * x + dy * result * (math.log(x) if x > 0 else 0.0)
+    if static(y == 0):
+        dresult = 0.0 * dx
+    elif static(y == 1):
+        dresult = dx
+    elif static(y == 2):
+        dresult = dx * 2.0 * x
+    elif static(y != 0):  # any other constant
+        dresult = dx * y * math.pow(x, y - 1)
     else:
-        dresult = dx * y * math.pow(x, y - 1) + dy * result * (math.log(x) if x > 0 else 0.0)
+        dresult = dx * (y * math.pow(x, y - 1) if y != 0 else 0.0)
+    dresult = dresult + dy * result * (math.log(x) if x > 0 else 0.0)
 
 
 # ``hypot(0, 0)`` gives 0 to both (the zero subgradient of a norm): adding ``result == 0``
@@ -350,42 +369,43 @@ def erfc_fwd(result, x, *, dx):
 
 
 # ------------------------------------------------------------------------ signs, remainders
-# ``1 * (x > 0) - 1 * (x < 0)`` is sign(x) as an int (0 at 0), so ``g * ...`` stays a
-# float; the ``1 *`` makes NumPy booleans integers before the subtraction.
+# ``1.0 * (x > 0) - 1.0 * (x < 0)`` is sign(x) as a float (0 at 0): the ``1.0 *`` turns
+# booleans into floats before the subtraction, and keeps the derivative a float where the
+# seed ``g`` is the literal 1.0 the compiler folds away (an int sign would leak out).
 
 
 @reverse(math.fabs)
 def fabs(result, g, x):
-    dx = g * (1 * (x > 0) - 1 * (x < 0))
+    dx = g * (1.0 * (x > 0) - 1.0 * (x < 0))
 
 
 @forward(math.fabs)
 def fabs_fwd(result, x, *, dx):
-    dresult = dx * (1 * (x > 0) - 1 * (x < 0))
+    dresult = dx * (1.0 * (x > 0) - 1.0 * (x < 0))
 
 
 # copysign(x, y) = |x| sign(y): piecewise constant in y, so y's derivative is 0.
 @reverse(math.copysign)
 def copysign(result, g, x, y):
-    dx = g * (1 * (x > 0) - 1 * (x < 0)) * math.copysign(1.0, y)
+    dx = g * (1.0 * (x > 0) - 1.0 * (x < 0)) * math.copysign(1.0, y)
     dy = 0.0
 
 
 @forward(math.copysign)
 def copysign_fwd(result, x, y, *, dx, dy):
-    dresult = dx * (1 * (x > 0) - 1 * (x < 0)) * math.copysign(1.0, y)
+    dresult = dx * (1.0 * (x > 0) - 1.0 * (x < 0)) * math.copysign(1.0, y)
 
 
-# fmod(x, y) = x - trunc(x / y) * y.
+# fmod(x, y) = x - trunc(x / y) * y (the quotient as a float, as the derivative is).
 @reverse(math.fmod)
 def fmod(result, g, x, y):
     dx = g
-    dy = -g * math.trunc(x / y)
+    dy = -g * float(math.trunc(x / y))
 
 
 @forward(math.fmod)
 def fmod_fwd(result, x, y, *, dx, dy):
-    dresult = dx - dy * math.trunc(x / y)
+    dresult = dx - dy * float(math.trunc(x / y))
 
 
 # ---------------------------------------------------------------------------------- builtins
@@ -414,48 +434,78 @@ def builtin_float_fwd(result, x, *, dx):
 
 
 # Only the two-argument form (``max(iterable)`` does not bind, so the compiler raises
-# instead of guessing). A tie gives 0 to both operands.
+# instead of guessing). Ties as ``np.maximum``: a constant operand takes the whole
+# cotangent, two differentiated operands share it.
 @reverse(builtins.max)
 def builtin_max(result, g, a, b):
-    da = g * (a > b)
-    db = g * (b > a)
+    if static(active(a) and active(b)):
+        tie = g * (a == b) / 2
+        da = g * (a > b) + tie
+        db = g * (b > a) + tie
+    else:
+        da = g * (a > b)
+        db = g * (b > a)
 
 
 @forward(builtins.max)
 def builtin_max_fwd(result, a, b, *, da, db):
-    dresult = da * (a > b) + db * (b > a)
+    if static(active(a) and active(b)):
+        dresult = da * (a > b) + db * (b > a) + (da + db) * (a == b) / 2
+    else:
+        dresult = da * (a > b) + db * (b > a)
 
 
 @reverse(builtins.min)
 def builtin_min(result, g, a, b):
-    da = g * (a < b)
-    db = g * (b < a)
+    if static(active(a) and active(b)):
+        tie = g * (a == b) / 2
+        da = g * (a < b) + tie
+        db = g * (b < a) + tie
+    else:
+        da = g * (a < b)
+        db = g * (b < a)
 
 
 @forward(builtins.min)
 def builtin_min_fwd(result, a, b, *, da, db):
-    dresult = da * (a < b) + db * (b < a)
+    if static(active(a) and active(b)):
+        dresult = da * (a < b) + db * (b < a) + (da + db) * (a == b) / 2
+    else:
+        dresult = da * (a < b) + db * (b < a)
 
 
-# ``pow(base, exp)`` is ``base ** exp``; the three-argument (modular) form is integer-only.
+# ``pow(base, exp)`` is ``base ** exp`` (see ``operators.power`` for the cases at base
+# 0); the three-argument (modular) form is integer-only.
 @reverse(builtins.pow)
 def builtin_pow(result, g, base, exp, mod=None):
     if static(mod is None):
-        if static(exp == 2):
+        if static(exp == 0):
+            dbase = 0 * result
+        elif static(exp == 1):
+            dbase = g
+        elif static(exp == 2):
             dbase = g * 2 * base
-        else:
+        elif static(exp != 0):  # any other constant
             dbase = g * exp * base ** (exp - 1)
+        else:
+            dbase = g * exp * base ** (exp - (exp != 0))
         dexp = g * result * np.log(np.where(base > 0, base, 1))
 
 
 @forward(builtins.pow)
 def builtin_pow_fwd(result, base, exp, mod=None, *, dbase, dexp):
     if static(mod is None):
-        if static(exp == 2):
-            dresult = dbase * 2 * base + dexp * result * np.log(np.where(base > 0, base, 1))
+        if static(exp == 0):
+            dresult = 0 * dbase
+        elif static(exp == 1):
+            dresult = dbase
+        elif static(exp == 2):
+            dresult = dbase * 2 * base
+        elif static(exp != 0):  # any other constant
+            dresult = dbase * exp * base ** (exp - 1)
         else:
-            dresult = (dbase * exp * base ** (exp - 1)
-                       + dexp * result * np.log(np.where(base > 0, base, 1)))
+            dresult = dbase * exp * base ** (exp - (exp != 0))
+        dresult = dresult + dexp * result * np.log(np.where(base > 0, base, 1))
 
 
 # ``sum(items, start)`` over a list of numbers or arrays: every item receives the whole

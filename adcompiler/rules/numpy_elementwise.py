@@ -9,11 +9,14 @@ rather than NumPy float64 scalars, which would promote float32 arrays to float64
 masks enter as booleans (``g * (a > b)``), which take g's dtype.
 
 Conventions where the derivative does not exist (see the API's "Derivative conventions"):
-``maximum`` / ``minimum`` / ``fmax`` / ``fmin`` at a tie give 0 to both operands, so relu
-written ``np.maximum(x, 0)`` or ``np.maximum(0, x)`` has derivative 0 at 0; ``clip`` at
+``maximum`` / ``minimum`` / ``fmax`` / ``fmin`` at a tie give the whole cotangent to a
+constant operand and share it equally between differentiated ones, so relu written
+``np.maximum(x, 0)`` or ``np.maximum(0, x)`` has derivative 0 at 0 and ``np.maximum(x,
+x)`` has derivative 1; ``clip`` at
 and beyond its bounds gives 0 to ``a``; ``abs`` at 0 gives 0; ``where`` routes the whole
 cotangent to the branch taken; ``hypot(0, 0)`` gives 0; ``power(a, b)`` has derivative 0
-in ``b`` where ``a <= 0`` (so a base of 0 never yields NaN or a warning there).
+in ``b`` where ``a <= 0`` (so a base of 0 never yields NaN or a warning there), and its
+derivative in ``a`` is exact at ``a = 0`` wherever it exists (``b`` = 0, 1, 2, > 1).
 
 See ``registry`` for the template contract.
 """
@@ -24,7 +27,7 @@ import math
 
 import numpy as np
 
-from .registry import forward, reverse, static, zero_derivative
+from .registry import active, forward, reverse, static, zero_derivative
 
 # ------------------------------------------------------------------ exponential, logarithm
 
@@ -165,44 +168,69 @@ def reciprocal_fwd(result, x, *, dx):
     dresult = -dx * result * result
 
 
-# The exponent's line never feeds the base's, so when only the base is differentiated
-# (a constant exponent) it is dropped; it is guarded anyway so 0 ** b stays finite.
+# Exact at base 0 wherever the derivative exists (see ``operators.power``): a constant
+# exponent 0, 1 or 2 fills as 0, g or 2 * base; an exponent known only at run time is
+# lowered to ``exponent - (exponent != 0)``, so the entries with exponent 0 give 0
+# rather than 0 * 0**-1 = NaN. The exponent's line never feeds the base's, so when only
+# the base is differentiated it is dropped; it is guarded so 0 ** b stays finite.
 @reverse(np.power, broadcasting=True)
 def power(result, g, base, exponent):
-    if static(exponent == 2):
+    if static(exponent == 0):
+        dbase = 0 * result
+    elif static(exponent == 1):
+        dbase = g
+    elif static(exponent == 2):
         dbase = g * 2 * base
-    else:
+    elif static(exponent != 0):  # any other constant
         dbase = g * exponent * np.power(base, exponent - 1)
+    else:
+        dbase = g * exponent * np.power(base, exponent - (exponent != 0))
     dexponent = g * result * np.log(np.where(base > 0, base, 1))
 
 
 @forward(np.power, broadcasting=True)
 def power_fwd(result, base, exponent, *, dbase, dexponent):
-    if static(exponent == 2):
-        dresult = (dbase * 2 * base
-                   + dexponent * result * np.log(np.where(base > 0, base, 1)))
+    if static(exponent == 0):
+        dresult = 0 * dbase
+    elif static(exponent == 1):
+        dresult = dbase
+    elif static(exponent == 2):
+        dresult = dbase * 2 * base
+    elif static(exponent != 0):  # any other constant
+        dresult = dbase * exponent * np.power(base, exponent - 1)
     else:
-        dresult = (dbase * exponent * np.power(base, exponent - 1)
-                   + dexponent * result * np.log(np.where(base > 0, base, 1)))
+        dresult = dbase * exponent * np.power(base, exponent - (exponent != 0))
+    dresult = dresult + dexponent * result * np.log(np.where(base > 0, base, 1))
 
 
 @reverse(np.float_power, broadcasting=True)
 def float_power(result, g, base, exponent):
-    if static(exponent == 2):
+    if static(exponent == 0):
+        dbase = 0 * result
+    elif static(exponent == 1):
+        dbase = g
+    elif static(exponent == 2):
         dbase = g * 2 * base
-    else:
+    elif static(exponent != 0):  # any other constant
         dbase = g * exponent * np.float_power(base, exponent - 1)
+    else:
+        dbase = g * exponent * np.float_power(base, exponent - (exponent != 0))
     dexponent = g * result * np.log(np.where(base > 0, base, 1))
 
 
 @forward(np.float_power, broadcasting=True)
 def float_power_fwd(result, base, exponent, *, dbase, dexponent):
-    if static(exponent == 2):
-        dresult = (dbase * 2 * base
-                   + dexponent * result * np.log(np.where(base > 0, base, 1)))
+    if static(exponent == 0):
+        dresult = 0 * dbase
+    elif static(exponent == 1):
+        dresult = dbase
+    elif static(exponent == 2):
+        dresult = dbase * 2 * base
+    elif static(exponent != 0):  # any other constant
+        dresult = dbase * exponent * np.float_power(base, exponent - 1)
     else:
-        dresult = (dbase * exponent * np.float_power(base, exponent - 1)
-                   + dexponent * result * np.log(np.where(base > 0, base, 1)))
+        dresult = dbase * exponent * np.float_power(base, exponent - (exponent != 0))
+    dresult = dresult + dexponent * result * np.log(np.where(base > 0, base, 1))
 
 
 # hypot(0, 0) gives 0 to both: adding ``result == 0`` to the denominator turns 0 / 0
@@ -545,52 +573,90 @@ def copysign_fwd(result, a, b, *, da, db):
 
 
 # ------------------------------------------------------------------ selection, clipping
-# Ties give 0 to both operands (see the module docstring). fmax/fmin skip NaN: the
-# non-NaN operand is the result and receives the whole cotangent.
+# A tie (a == b) is decided by which operands are differentiated at the call site
+# (``active``, known when the rule is filled): a constant operand takes the whole
+# cotangent, so a differentiated operand tied with a constant gets 0 (relu'(0) = 0 for
+# ``maximum(x, 0)`` and ``maximum(0, x)``), and two differentiated operands share it
+# equally (``maximum(x, x)`` has derivative 1, as JAX and PyTorch give). fmax/fmin skip
+# NaN: the non-NaN operand is the result and receives the whole cotangent.
 
 
 @reverse(np.maximum, broadcasting=True)
 def maximum(result, g, a, b):
-    da = g * (a > b)
-    db = g * (b > a)
+    if static(active(a) and active(b)):
+        tie = g * (a == b) / 2
+        da = g * (a > b) + tie
+        db = g * (b > a) + tie
+    else:
+        da = g * (a > b)
+        db = g * (b > a)
 
 
 @forward(np.maximum, broadcasting=True)
 def maximum_fwd(result, a, b, *, da, db):
-    dresult = da * (a > b) + db * (b > a)
+    if static(active(a) and active(b)):
+        dresult = da * (a > b) + db * (b > a) + (da + db) * (a == b) / 2
+    else:
+        dresult = da * (a > b) + db * (b > a)
 
 
 @reverse(np.minimum, broadcasting=True)
 def minimum(result, g, a, b):
-    da = g * (a < b)
-    db = g * (b < a)
+    if static(active(a) and active(b)):
+        tie = g * (a == b) / 2
+        da = g * (a < b) + tie
+        db = g * (b < a) + tie
+    else:
+        da = g * (a < b)
+        db = g * (b < a)
 
 
 @forward(np.minimum, broadcasting=True)
 def minimum_fwd(result, a, b, *, da, db):
-    dresult = da * (a < b) + db * (b < a)
+    if static(active(a) and active(b)):
+        dresult = da * (a < b) + db * (b < a) + (da + db) * (a == b) / 2
+    else:
+        dresult = da * (a < b) + db * (b < a)
 
 
 @reverse(np.fmax, broadcasting=True)
 def fmax(result, g, a, b):
-    da = g * ((a > b) | np.isnan(b))
-    db = g * ((b > a) | np.isnan(a))
+    if static(active(a) and active(b)):
+        tie = g * (a == b) / 2
+        da = g * ((a > b) | np.isnan(b)) + tie
+        db = g * ((b > a) | np.isnan(a)) + tie
+    else:
+        da = g * ((a > b) | np.isnan(b))
+        db = g * ((b > a) | np.isnan(a))
 
 
 @forward(np.fmax, broadcasting=True)
 def fmax_fwd(result, a, b, *, da, db):
-    dresult = da * ((a > b) | np.isnan(b)) + db * ((b > a) | np.isnan(a))
+    if static(active(a) and active(b)):
+        dresult = (da * ((a > b) | np.isnan(b)) + db * ((b > a) | np.isnan(a))
+                   + (da + db) * (a == b) / 2)
+    else:
+        dresult = da * ((a > b) | np.isnan(b)) + db * ((b > a) | np.isnan(a))
 
 
 @reverse(np.fmin, broadcasting=True)
 def fmin(result, g, a, b):
-    da = g * ((a < b) | np.isnan(b))
-    db = g * ((b < a) | np.isnan(a))
+    if static(active(a) and active(b)):
+        tie = g * (a == b) / 2
+        da = g * ((a < b) | np.isnan(b)) + tie
+        db = g * ((b < a) | np.isnan(a)) + tie
+    else:
+        da = g * ((a < b) | np.isnan(b))
+        db = g * ((b < a) | np.isnan(a))
 
 
 @forward(np.fmin, broadcasting=True)
 def fmin_fwd(result, a, b, *, da, db):
-    dresult = da * ((a < b) | np.isnan(b)) + db * ((b < a) | np.isnan(a))
+    if static(active(a) and active(b)):
+        dresult = (da * ((a < b) | np.isnan(b)) + db * ((b < a) | np.isnan(a))
+                   + (da + db) * (a == b) / 2)
+    else:
+        dresult = da * ((a < b) | np.isnan(b)) + db * ((b < a) | np.isnan(a))
 
 
 # clip(a, lo, hi) = minimum(maximum(a, lo), hi), NumPy's order (hi wins if lo > hi);

@@ -24,10 +24,12 @@ Conventions:
   single entry of ``a`` agree with this one. The forward twin likewise feeds only the read
   triangle of the tangent, mirrored.
 * ``einsum`` takes string subscripts (with ``...`` and implicit output), 1 or more operands,
-  no index repeated within one operand (a diagonal); the cotangent of operand ``k`` is an
-  einsum of ``g`` with the other operands into ``k``'s subscripts, broadcast along indices
-  that only ``k`` has (summed out in the primal).
-* ``trace`` and ``diag`` take any ``offset`` / ``k``; ``trace`` any ``axis1`` / ``axis2``.
+  an index repeated within one operand too (a trace ``'ii->'`` or diagonal ``'ii->i'``);
+  the cotangent of operand ``k`` is an einsum of ``g`` with the other operands into
+  ``k``'s distinct subscripts, broadcast along indices that only ``k`` has (summed out in
+  the primal), and written onto the diagonal a repeated index reads.
+* ``trace``, ``diagonal`` and ``diag`` take any ``offset`` / ``k``; ``trace`` and
+  ``diagonal`` any ``axis1`` / ``axis2``.
 
 Identity masks are built with ``np.eye(..., like=a)`` so they have the argument's array type.
 See ``registry`` for the template contract.
@@ -113,12 +115,19 @@ def _tensordot_axes(axes: Any, na: int, nb: int) -> tuple[list[int], list[int]]:
     return [int(i) % na for i in axes_a], [int(j) % nb for j in axes_b]
 
 
+def _tensordot_g(g: Any, a: Any, b: Any, free_a: list[int], free_b: list[int]) -> Any:
+    """``g`` with the result's shape (a scalar ``g`` may stand for a size-1 result)."""
+    shape = tuple(np.shape(a)[i] for i in free_a) + tuple(np.shape(b)[j] for j in free_b)
+    return g if np.shape(g) == shape else np.broadcast_to(g, shape)
+
+
 def tensordot_da(g: Any, a: Any, b: Any, axes: Any) -> Any:
     """Cotangent of ``a`` in ``np.tensordot(a, b, axes)``."""
     na, nb = np.ndim(a), np.ndim(b)
     axes_a, axes_b = _tensordot_axes(axes, na, nb)
     free_a = [i for i in range(na) if i not in axes_a]
     free_b = [j for j in range(nb) if j not in axes_b]
+    g = _tensordot_g(g, a, b, free_a, free_b)
     da = np.tensordot(g, b, axes=(list(range(len(free_a), np.ndim(g))), free_b))
     # da's axes: a's free axes, then b's contracted axes in b's order
     source = free_a + [axes_a[axes_b.index(j)] for j in sorted(axes_b)]
@@ -131,6 +140,7 @@ def tensordot_db(g: Any, a: Any, b: Any, axes: Any) -> Any:
     axes_a, axes_b = _tensordot_axes(axes, na, nb)
     free_a = [i for i in range(na) if i not in axes_a]
     free_b = [j for j in range(nb) if j not in axes_b]
+    g = _tensordot_g(g, a, b, free_a, free_b)
     db = np.tensordot(a, g, axes=(free_a, list(range(len(free_a)))))
     # db's axes: a's contracted axes in a's order (as b axes), then b's free axes
     source = [axes_b[axes_a.index(i)] for i in sorted(axes_a)] + free_b
@@ -157,9 +167,6 @@ def _einsum_parse(subscripts: Any, operands: Sequence[Any]) -> tuple[list[str], 
         if "..." in s:
             n = np.ndim(x) - (len(s) - 3)
             s = s.replace("...", dots[ellipsis - n:] if n else "")
-        if len(set(s)) != len(s):
-            raise ValueError(f"the derivative of np.einsum does not support an index "
-                             f"repeated within one operand ({subscripts!r})")
         explicit.append(s)
     if arrow:
         out = output.replace("...", dots)
@@ -170,21 +177,51 @@ def _einsum_parse(subscripts: Any, operands: Sequence[Any]) -> tuple[list[str], 
     return explicit, out
 
 
+def _einsum_sizes(subs: Sequence[str], operands: Sequence[Any]) -> dict[str, int]:
+    """The size of every index letter (size-1 axes broadcast, so the largest wins)."""
+    sizes: dict[str, int] = {}
+    for s, x in zip(subs, operands, strict=True):
+        for c, n in zip(s, np.shape(x), strict=True):
+            sizes[c] = max(sizes.get(c, 1), n)
+    return sizes
+
+
+def _einsum_embed(d: Any, sub: str, unique: str, x: Any) -> Any:
+    """A cotangent over ``unique`` (each letter of ``sub`` once) as an array shaped like
+    ``x`` whose subscripts ``sub`` repeat a letter: zero off the diagonal it reads."""
+    full = np.zeros_like(x, dtype=np.result_type(d, x))
+    np.einsum(f"{sub}->{unique}", full)[...] = d  # a writeable view of the diagonal
+    return full
+
+
 def einsum_vjp(g: Any, subscripts: Any, operands: Sequence[Any], optimize: Any = False
                ) -> tuple[Any, ...]:
-    """Cotangents of every operand of ``np.einsum(subscripts, *operands)``."""
+    """Cotangents of every operand of ``np.einsum(subscripts, *operands)``.
+
+    An operand whose subscripts repeat an index (``'ii->'``, ``'ii->i'``, ``'iij->j'``)
+    reads a diagonal: its cotangent is computed over the distinct indices and written
+    onto that diagonal. ``g`` may be a scalar standing for a size-1 result.
+    """
     subs, out = _einsum_parse(subscripts, operands)
+    sizes = _einsum_sizes(subs, operands)
+    shape = tuple(sizes[c] for c in out)
+    if np.shape(g) != shape:
+        g = np.broadcast_to(g, shape)
     grads = []
     for k, x in enumerate(operands):
         others = [s for i, s in enumerate(subs) if i != k]
         seen = set(out).union(*others)
-        kept = "".join(c for c in subs[k] if c in seen)
+        unique = "".join(dict.fromkeys(subs[k]))
+        kept = "".join(c for c in unique if c in seen)
         spec = ",".join([out, *others]) + "->" + kept
         rest = [y for i, y in enumerate(operands) if i != k]
         dx = np.einsum(spec, g, *rest, optimize=optimize) if rest or kept != out else g
-        missing = [i for i, c in enumerate(subs[k]) if c not in seen]
+        missing = [i for i, c in enumerate(unique) if c not in seen]
         if missing:  # indices only operand k has were summed out: broadcast back
-            dx = np.broadcast_to(np.expand_dims(dx, tuple(missing)), np.shape(x))
+            dx = np.broadcast_to(np.expand_dims(dx, tuple(missing)),
+                                 tuple(sizes[c] for c in unique))
+        if unique != subs[k]:
+            dx = _einsum_embed(dx, subs[k], unique, x)
         if np.shape(dx) != np.shape(x):  # size-1 axes broadcast against other operands
             full = np.broadcast_shapes(np.shape(dx), np.shape(x))
             dx = unbroadcast(np.broadcast_to(dx, full), x)
@@ -217,6 +254,16 @@ def trace_vjp(g: Any, a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -
     da = np.expand_dims(g, (-2, -1)) * eye
     da = np.broadcast_to(da, np.shape(moved))
     return np.moveaxis(da, (-2, -1), (axis1, axis2))
+
+
+def diagonal_vjp(g: Any, a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Any:
+    """Cotangent of ``a`` in ``np.diagonal(a, offset, axis1, axis2)``: ``g`` (whose last
+    axis runs along the diagonal) written onto that diagonal, zeros elsewhere."""
+    moved = np.moveaxis(np.zeros_like(a, dtype=np.result_type(g, a)), (axis1, axis2),
+                        (-2, -1))
+    steps = np.arange(np.shape(g)[-1])
+    moved[..., steps + max(-offset, 0), steps + max(offset, 0)] = g
+    return np.moveaxis(moved, (-2, -1), (axis1, axis2))
 
 
 def diag_vjp(g: Any, v: Any, k: int = 0) -> Any:
@@ -421,6 +468,16 @@ def trace_fwd(result, a, offset=0, axis1=0, axis2=1, dtype=None, out=None, *, da
     dresult = np.trace(da, offset, axis1, axis2)
 
 
+@reverse(np.diagonal, ("method", "diagonal"))
+def diagonal(result, g, a, offset=0, axis1=0, axis2=1):
+    da = diagonal_vjp(g, a, offset, axis1, axis2)
+
+
+@forward(np.diagonal, ("method", "diagonal"))
+def diagonal_fwd(result, a, offset=0, axis1=0, axis2=1, *, da):
+    dresult = np.diagonal(da, offset, axis1, axis2)
+
+
 @reverse(np.diag)
 def diag(result, g, v, k=0):
     if static(np.ndim(v) == 1):
@@ -510,8 +567,8 @@ def cholesky_fwd(result, a, upper=False, *, da):
 # is linear in ``g`` and in ``b`` and reads ``a`` for its shape. Its tangent is the sum
 # of the two linear terms, and by <c, dot_da(g, a, b)> = <g, np.dot(c, b)> its own
 # cotangents are ``np.dot(c, b)`` for ``g`` and ``dot_db(g, c, b)`` for ``b``. The
-# ``*_db`` helpers, ``inner`` and ``tensordot`` follow the same pattern; ``diag_vjp`` and
-# ``trace_vjp`` are linear in ``g`` only.
+# ``*_db`` helpers, ``inner`` and ``tensordot`` follow the same pattern; ``diag_vjp``,
+# ``diagonal_vjp`` and ``trace_vjp`` are linear in ``g`` only.
 
 zero_derivative([_einsum_parse], notes="parses the subscripts string")
 
@@ -614,6 +671,16 @@ def diag_vjp_rule(result, g, ct, v, k=0):
 @forward(diag_vjp, shape_only=("v",))
 def diag_vjp_fwd(result, ct, v, k=0, *, dct):
     dresult = diag_vjp(dct, v, k)
+
+
+@reverse(diagonal_vjp, shape_only=("a",))
+def diagonal_vjp_rule(result, g, ct, a, offset=0, axis1=0, axis2=1):
+    dct = np.diagonal(g, offset, axis1, axis2)
+
+
+@forward(diagonal_vjp, shape_only=("a",))
+def diagonal_vjp_fwd(result, ct, a, offset=0, axis1=0, axis2=1, *, dct):
+    dresult = diagonal_vjp(dct, a, offset, axis1, axis2)
 
 
 @reverse(trace_vjp, shape_only=("a",))

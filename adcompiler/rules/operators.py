@@ -75,25 +75,45 @@ def div_fwd(result, a, b, *, da, db):
 
 
 # ---------------------------------------------------------------------------- power
+# d/da a**b = b a**(b-1) is exact at a = 0 wherever it exists. A constant exponent is
+# decided when the rule is filled: b = 0 gives 0 (not 0 * 0**-1 = NaN), b = 1 gives g,
+# b = 2 gives 2a. An exponent known only at run time (a parameter ``p``, a loop index
+# ``k``, ``x[:, None] ** np.arange(3)``) raises a to ``b - (b != 0)``: where b = 0 that
+# is a**0 = 1 and the derivative b * 1 = 0; elsewhere it is b - 1. It works for scalars
+# and arrays alike. Where the derivative is infinite (0 < b < 1 at a = 0) arrays give
+# inf, as NumPy does, and a Python float raises ZeroDivisionError, as ``math.sqrt``'s
+# rule does (and a negative Python float base gives a complex number, as the primal).
 # d/db a**b = a**b log(a) is taken as 0 where a <= 0 (the real power is not
 # differentiable in b there), so a constant-free 0 ** b never yields NaN.
 
 
 @reverse(ast.Pow, broadcasting=True)
 def power(result, g, a, b):
-    if static(b == 2):
+    if static(b == 0):
+        da = 0 * result
+    elif static(b == 1):
+        da = g
+    elif static(b == 2):
         da = g * 2 * a
-    else:
+    elif static(b != 0):  # any other constant
         da = g * b * a ** (b - 1)
+    else:
+        da = g * b * a ** (b - (b != 0))
     db = g * result * np.log(np.where(a > 0, a, 1))
 
 
 @forward(ast.Pow, broadcasting=True)
 def power_fwd(result, a, b, *, da, db):
-    if static(b == 2):
+    if static(b == 0):
+        dresult = 0 * da
+    elif static(b == 1):
+        dresult = da
+    elif static(b == 2):
         dresult = da * 2 * a
-    else:
+    elif static(b != 0):  # any other constant
         dresult = da * b * a ** (b - 1)
+    else:
+        dresult = da * b * a ** (b - (b != 0))
     dresult = dresult + db * result * np.log(np.where(a > 0, a, 1))
 
 

@@ -23,6 +23,10 @@ The template contract (stated once, here):
 * ``if static(cond):`` takes the branch only when ``cond`` is known true at fill time
   (``if static(b == 2):`` for a constant exponent); ``np.ndim(x)`` is replaced by the
   rank of ``x`` where the compiler knows it, so rank-dependent rules are decided then.
+* ``active(p)`` is true when the call site differentiates parameter ``p`` (reverse: its
+  cotangent is wanted; forward: its tangent is not ``ZERO``). It is decided at fill time,
+  like ``static``, for conventions that depend on which operands are constants (a tie in
+  ``maximum``: a constant operand takes the whole cotangent).
 * Methods are registered under ``("method", name)`` and attributes under ``("attr",
   name)``; the object is the template's first primal parameter. A subscript of an
   object that is not an array or a container (``np.r_[a, 0:3]``) is registered under
@@ -41,6 +45,7 @@ contributions the driver must reduce to each operand's shape.
 from __future__ import annotations
 
 import ast
+import copy
 import inspect
 import textwrap
 import threading
@@ -53,6 +58,7 @@ from ..errors import NonDifferentiableError, public_name
 __all__ = [
     "Rule",
     "Template",
+    "active",
     "forward",
     "lookup",
     "register_builtin_forward",
@@ -290,13 +296,21 @@ def static(condition: Any) -> bool:
     return condition is True
 
 
-def evaluate(template: Template, special: dict[str, Any], *args: Any, **kwargs: Any
-             ) -> dict[str, Any]:
+def active(parameter: Any) -> bool:
+    """Marker for "is this parameter differentiated here", decided at fill time (see the
+    module docstring); run directly (``evaluate``), every parameter is active."""
+    return True
+
+
+def evaluate(template: Template, special: dict[str, Any], *args: Any,
+             inactive: Iterable[str] = (), **kwargs: Any) -> dict[str, Any]:
     """Run a template's body directly on values (for testing rules in isolation).
 
     ``special`` holds ``result`` and ``g`` (reverse) or ``result`` and the tangents
-    ``d<param>`` (forward). Returns every ``d<name>`` the body assigned.
+    ``d<param>`` (forward); ``inactive`` names the parameters ``active(p)`` calls
+    constants. Returns every ``d<name>`` the body assigned.
     """
+    inactive = set(inactive)
     bound = template.signature.bind(*args, **kwargs)
     bound.apply_defaults()
     namespace: dict[str, Any] = dict(template.namespace)
@@ -304,11 +318,44 @@ def evaluate(template: Template, special: dict[str, Any], *args: Any, **kwargs: 
     namespace.update(special)
     namespace.setdefault("ZERO", 0.0)
     namespace.setdefault("static", static)
-    module = ast.fix_missing_locations(ast.Module(body=template.body, type_ignores=[]))
+    body = [_StaticThunks(inactive).visit(copy.deepcopy(s)) for s in template.body]
+    namespace["static_thunk"] = _static_thunk
+    module = ast.fix_missing_locations(ast.Module(body=body, type_ignores=[]))
     exec(compile(module, f"<rule {template.func.__name__}>", "exec"), namespace)
     names = [*template.outputs, "result"]
     return {f"d{n}": namespace[f"d{n}"] for n in names if f"d{n}" in namespace
             and (f"d{n}" not in special)}
+
+
+def _static_thunk(condition: Callable[[], Any]) -> bool:
+    """``static(cond)`` run on values: true only for a plain ``True`` (an array condition,
+    or one that raises on arrays, is not decided at fill time either)."""
+    try:
+        return condition() is True
+    except (TypeError, ValueError):
+        return False
+
+
+class _StaticThunks(ast.NodeTransformer):
+    """``static(cond)`` -> ``static_thunk(lambda: cond)``, so ``b > 0 and b < 1`` on an
+    array does not raise where the filler would simply leave the branch untaken; and
+    ``active(p)`` -> whether ``p`` is not named ``inactive``."""
+
+    def __init__(self, inactive: set[str]) -> None:
+        self.inactive = inactive
+
+    def visit_Call(self, node: ast.Call) -> ast.expr:
+        self.generic_visit(node)
+        if (isinstance(node.func, ast.Name) and node.func.id == "active"
+                and len(node.args) == 1 and isinstance(node.args[0], ast.Name)):
+            return ast.Constant(node.args[0].id not in self.inactive)
+        if isinstance(node.func, ast.Name) and node.func.id == "static" and len(node.args) == 1:
+            thunk = ast.Lambda(args=ast.arguments(posonlyargs=[], args=[], kwonlyargs=[],
+                                                  kw_defaults=[], defaults=[]),
+                               body=node.args[0])
+            return ast.Call(func=ast.Name(id="static_thunk", ctx=ast.Load()), args=[thunk],
+                            keywords=[])
+        return node
 
 
 def version_cell() -> list[int]:

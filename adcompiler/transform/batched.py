@@ -90,7 +90,7 @@ def _elementwise_template(template: registry.Template) -> bool:
     for node in ast.walk(ast.Module(body=template.body, type_ignores=[])):
         if isinstance(node, ast.Call):
             target = _resolve(node.func, template.namespace)
-            if target is registry.static:
+            if target is registry.static or target is registry.active:
                 continue
             if not (isinstance(target, np.ufunc) or any(target is c for c in
                                                         _ELEMENTWISE_CALLS)):

@@ -4,7 +4,8 @@ The filler binds the call's arguments to the template's signature exactly as Pyt
 would bind them to the primal (so keyword arguments and defaults behave), checks that
 every placeholder is bound, renames the template's locals to fresh names, routes the
 template's globals (``np``, helpers) through the generated function's :class:`Scope`,
-decides ``if`` statements on constant arguments, and simplifies what is left.
+decides ``if`` statements on constant arguments and on ``active(p)`` (whether the call
+site differentiates parameter ``p``), and simplifies what is left.
 """
 
 from __future__ import annotations
@@ -106,6 +107,35 @@ class _KnownRanks(ast.NodeTransformer):
         return node
 
 
+def _active_params(template: Template, wanted: set[str] | None,
+                   special: dict[str, ast.expr]) -> set[str]:
+    """The parameters differentiated at this call site: ``wanted`` in reverse mode, those
+    with a nonzero tangent in forward mode (every output when neither is given)."""
+    if wanted is not None:
+        return set(wanted)
+    return {p for p in template.outputs
+            if not (isinstance(special.get("d" + p), ast.Name)
+                    and special["d" + p].id == ZERO)}  # type: ignore[union-attr]
+
+
+class _Activity(ast.NodeTransformer):
+    """Replace ``active(p)`` by whether parameter ``p`` is differentiated here."""
+
+    def __init__(self, template: Template, active: set[str]) -> None:
+        self.template = template
+        self.active = active
+
+    def visit_Call(self, node: ast.Call) -> ast.expr:
+        self.generic_visit(node)
+        if isinstance(node.func, ast.Name) and node.func.id == "active":
+            if not (len(node.args) == 1 and isinstance(node.args[0], ast.Name)
+                    and node.args[0].id in self.template.signature.parameters):
+                raise ADError(f"rule {self.template.func.__name__}: active() takes one of "
+                              f"the rule's parameters, got {ast.unparse(node)}")
+            return ast.Constant(node.args[0].id in self.active)
+        return node
+
+
 def _is_static_marker(test: ast.expr) -> bool:
     return (isinstance(test, ast.Call) and isinstance(test.func, ast.Name)
             and test.func.id == "static" and len(test.args) == 1)
@@ -149,6 +179,8 @@ def fill(
     forward tangents ``dx``) to atoms; ``wanted`` restricts the outputs to compute.
     """
     body = copy.deepcopy(template.body)
+    activity = _Activity(template, _active_params(template, wanted, special))
+    body = [activity.visit(stmt) for stmt in body]
     mapping: dict[str, ast.expr] = {**bindings, **special}
     outputs: dict[str, str] = {}
     assigned: list[str] = []
@@ -168,7 +200,7 @@ def fill(
     local_names = set(mapping) | set(template.signature.parameters)
     for node in ast.walk(ast.Module(body=body, type_ignores=[])):
         if (isinstance(node, ast.Name) and node.id not in local_names
-                and node.id not in (ZERO, "static")):
+                and node.id not in (ZERO, "static", "active")):
             if node.id in template.namespace:
                 obj = template.namespace[node.id]
             elif hasattr(builtins, node.id):

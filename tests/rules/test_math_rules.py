@@ -110,9 +110,11 @@ def test_derivatives_stay_python_floats(func, args, argnums):
 # ------------------------------------------------------------------------ conventions
 
 
-def _reverse(func: Any, *args: Any, g: Any = 1.0) -> dict[str, Any]:
+def _reverse(func: Any, *args: Any, g: Any = 1.0, inactive: tuple[str, ...] = ()
+             ) -> dict[str, Any]:
     rule = registry.rule_for(func)
-    return registry.evaluate(rule.reverse, {"result": func(*args), "g": g}, *args)
+    return registry.evaluate(rule.reverse, {"result": func(*args), "g": g}, *args,
+                             inactive=inactive)
 
 
 @pytest.mark.parametrize("func", [math.fabs, abs], ids=["fabs", "abs"])
@@ -129,8 +131,14 @@ def test_builtin_abs_on_arrays_keeps_dtype_and_gives_zero_at_zero():
 
 
 @pytest.mark.parametrize("func", [max, min], ids=["max", "min"])
-def test_two_argument_max_min_ties_give_zero_to_both(func):
-    assert _reverse(func, 1.5, 1.5) == {"da": 0.0, "db": 0.0}
+def test_two_argument_max_min_ties_are_shared_between_differentiated_operands(func):
+    assert _reverse(func, 1.5, 1.5) == {"da": 0.5, "db": 0.5}
+
+
+@pytest.mark.parametrize("func", [max, min], ids=["max", "min"])
+def test_two_argument_max_min_tie_with_a_constant_goes_to_the_constant(func):
+    assert _reverse(func, 1.5, 1.5, inactive=("b",))["da"] == 0.0
+    assert _reverse(func, 1.5, 1.5, inactive=("a",))["db"] == 0.0
 
 
 def test_hypot_at_the_origin_is_zero():

@@ -16,9 +16,11 @@ import numpy as np
 import pytest
 
 import adcompiler.rules  # noqa: F401  (registers every rule family)
+from adcompiler.errors import ADError
 from adcompiler.frontend.parse import UNRESOLVED
 from adcompiler.naming import Namer
 from adcompiler.rules import numpy_elementwise, registry
+from adcompiler.rules.registry import active, static
 from adcompiler.transform.fill import bind_arguments, fill
 from adcompiler.transform.scope import Scope
 
@@ -185,37 +187,54 @@ def test_every_rule_has_both_modes_and_binary_rules_broadcast():
 # ------------------------------------------------------------------------ conventions
 
 
-def _reverse(func: Any, *args: Any, g: Any = None) -> dict[str, Any]:
+def _reverse(func: Any, *args: Any, g: Any = None, inactive: tuple[str, ...] = ()
+             ) -> dict[str, Any]:
     rule = registry.rule_for(func)
     result = func(*args)
     g = np.ones_like(result) if g is None else g
-    return registry.evaluate(rule.reverse, {"result": result, "g": g}, *args)
+    return registry.evaluate(rule.reverse, {"result": result, "g": g}, *args,
+                             inactive=inactive)
 
 
-def _forward(func: Any, *args: Any, **tangents: Any) -> Any:
+def _forward(func: Any, *args: Any, inactive: tuple[str, ...] = (), **tangents: Any) -> Any:
     rule = registry.rule_for(func)
     special = {"d" + n: 0.0 for n in rule.forward.outputs}
     special.update(tangents)
-    return registry.evaluate(rule.forward, {"result": func(*args), **special}, *args)["dresult"]
+    return registry.evaluate(rule.forward, {"result": func(*args), **special}, *args,
+                             inactive=inactive)["dresult"]
 
 
 @pytest.mark.parametrize("func", [np.maximum, np.minimum, np.fmax, np.fmin],
                          ids=lambda f: f.__name__)
-def test_ties_give_zero_to_both_operands(func):
+def test_ties_between_differentiated_operands_share_the_cotangent(func):
     x = np.array([-1.0, 0.0, 2.5])
-    out = _reverse(func, x, x.copy())
-    np.testing.assert_array_equal(out["da"], 0.0)
-    np.testing.assert_array_equal(out["db"], 0.0)
-    assert np.all(_forward(func, x, x.copy(), da=np.ones(3), db=np.ones(3)) == 0.0)
+    out = _reverse(func, x, x.copy(), g=np.array([1.0, 2.0, 4.0]))
+    np.testing.assert_array_equal(out["da"], [0.5, 1.0, 2.0])
+    np.testing.assert_array_equal(out["db"], [0.5, 1.0, 2.0])
+    np.testing.assert_array_equal(
+        _forward(func, x, x.copy(), da=np.ones(3), db=np.array([3.0, 1.0, 0.0])),
+        [2.0, 1.0, 0.5])
+
+
+@pytest.mark.parametrize("func", [np.maximum, np.minimum, np.fmax, np.fmin],
+                         ids=lambda f: f.__name__)
+@pytest.mark.parametrize("constant", ["a", "b"])
+def test_a_tie_with_a_constant_operand_gives_it_the_whole_cotangent(func, constant):
+    x = np.array([-1.0, 0.0, 2.5])
+    other = "b" if constant == "a" else "a"
+    out = _reverse(func, x, x.copy(), inactive=(constant,))
+    np.testing.assert_array_equal(out["d" + other], 0.0)
+    assert np.all(_forward(func, x, x.copy(), inactive=(constant,),
+                           **{"d" + other: np.ones(3)}) == 0.0)
 
 
 @pytest.mark.parametrize("flipped", [False, True], ids=["maximum(x, 0)", "maximum(0, x)"])
 def test_relu_has_derivative_zero_at_zero(flipped):
     x = np.array([-1.0, 0.0, 2.0])
     if flipped:
-        dx = _reverse(np.maximum, 0, x)["db"]
+        dx = _reverse(np.maximum, 0, x, inactive=("a",))["db"]
     else:
-        dx = _reverse(np.maximum, x, 0)["da"]
+        dx = _reverse(np.maximum, x, 0, inactive=("b",))["da"]
     np.testing.assert_array_equal(dx, [0.0, 0.0, 1.0])
 
 
@@ -357,3 +376,50 @@ def test_power_with_constant_two_fills_to_the_short_form():
                                           "g": ast.Name(id="gy", ctx=ast.Load())})
     assert "gy * 2 * x" in source
     assert "np.power(x, 2 - 1)" not in source and "x ** 1" not in source
+
+
+def _filled_reverse(func: Any, wanted: set[str]) -> str:
+    template = registry.rule_for(func).reverse
+    names = list(template.signature.parameters)
+    bindings = {n: ast.Name(id=f"x_{n}", ctx=ast.Load()) for n in names}
+    namer = Namer({"y", "gy", *(f"x_{n}" for n in names)})
+    special = {"result": ast.Name(id="y", ctx=ast.Load()), "g": ast.Name(id="gy", ctx=ast.Load())}
+    filled = fill(template, bindings, special, namer, Scope(_NoUserNames(), namer), wanted)
+    return "\n".join(ast.unparse(s) for s in filled.stmts)
+
+
+def _filled_forward(func: Any, zero: set[str]) -> str:
+    template = registry.rule_for(func).forward
+    names = list(template.signature.parameters)
+    bindings = {n: ast.Name(id=f"x_{n}", ctx=ast.Load()) for n in names}
+    special = {"result": ast.Name(id="y", ctx=ast.Load())}
+    special.update({"d" + n: ast.Name(id="ZERO" if n in zero else f"t_{n}", ctx=ast.Load())
+                    for n in template.outputs})
+    namer = Namer({"y", *(f"x_{n}" for n in names), *(f"t_{n}" for n in names)})
+    filled = fill(template, bindings, special, namer, Scope(_NoUserNames(), namer))
+    return "\n".join(ast.unparse(s) for s in filled.stmts)
+
+
+@pytest.mark.parametrize("func", [np.maximum, np.minimum, np.fmax, np.fmin],
+                         ids=lambda f: f.__name__)
+def test_the_tie_term_is_filled_only_when_both_operands_are_differentiated(func):
+    assert "x_a == x_b" in _filled_reverse(func, {"a", "b"})
+    assert "==" not in _filled_reverse(func, {"a"})
+    assert "==" not in _filled_reverse(func, {"b"})
+    assert "x_a == x_b" in _filled_forward(func, set())
+    assert "==" not in _filled_forward(func, {"b"})
+
+
+def test_active_of_an_unknown_name_is_refused_when_filling():
+    def bad(result, g, a, b):
+        if static(active(np)):  # a name, but not one of the rule's parameters
+            da = g  # noqa: F841 - a template assigns its outputs
+        db = g  # noqa: F841
+
+    template = registry.Template.from_function(bad, "reverse")
+    bindings = {"a": ast.Name(id="x", ctx=ast.Load()), "b": ast.Name(id="z", ctx=ast.Load())}
+    namer = Namer({"x", "z", "y", "gy"})
+    with pytest.raises(ADError, match="active"):
+        fill(template, bindings, {"result": ast.Name(id="y", ctx=ast.Load()),
+                                  "g": ast.Name(id="gy", ctx=ast.Load())},
+             namer, Scope(_NoUserNames(), namer), {"a", "b"})
