@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import rules  # noqa: F401  (registers every rule family)
-from .backend import cache
+from .backend import cache, names
 from .backend.codegen import to_source, with_line_comments
 from .backend.compile import compile_functions
 from .errors import ADError, NonScalarOutputError
@@ -164,6 +164,7 @@ class _Deferred:
 
     def __init__(self, label: str) -> None:
         self.label = label
+        self.__name__ = label  # the name of the def it stands for, as generated code calls it
         self.target: Any = None
         self.handed_out = False  # a recursive call received it
 
@@ -232,6 +233,35 @@ def _recursion_checked(functions: dict[str, types.FunctionType], helpers: dict[s
     return {name: _guard_recursion(f, label, where) for name, f in functions.items()}
 
 
+# one def name per callee specialisation, so sources that show several never define a
+# name twice: (kind, module, qualname, wrt, ranks, containers, statics) -> name suffix
+_callee_suffixes: dict[Any, str] = {}
+_callee_names_taken: set[tuple[str, ...]] = set()
+
+
+def _callee_suffix(kind: str, callee: types.FunctionType, wrt: list[str],
+                   ranks: dict[str, int], partial: bool,
+                   containers: dict[str, Any] | None, statics: dict[str, Any] | None) -> str:
+    """The suffix of a callee's generated defs: ``_wrt_a`` for a partial wrt, and a number
+    when another specialisation of the same function (other ranks, containers or function
+    arguments) already took the name. Redefining the function keeps its name. The numbers
+    count specialisations in this process, so they depend on what was compiled before."""
+    key = (kind, callee.__module__, callee.__qualname__, tuple(wrt),
+           tuple(sorted(ranks.items())), repr(sorted((containers or {}).items())),
+           tuple(sorted((k, id(v)) for k, v in (statics or {}).items())))
+    suffix = _callee_suffixes.get(key)
+    if suffix is None:
+        base = "_wrt_" + "_".join(wrt) if partial else ""
+        suffix, number = base, 1
+        function = (kind, callee.__module__, callee.__qualname__)
+        while (*function, suffix) in _callee_names_taken:
+            number += 1
+            suffix = f"{base}_{number}"
+        _callee_names_taken.add((*function, suffix))
+        _callee_suffixes[key] = suffix
+    return suffix
+
+
 def _callee_request(kind: str, callee: types.FunctionType, wrt: list[str],
                     ranks: dict[str, int], partial: bool,
                     containers: dict[str, Any] | None, statics: dict[str, Any] | None
@@ -255,10 +285,10 @@ def _generated_callee(kind: str, callee: types.FunctionType, wrt: list[str],
             handle.handed_out = True
         return frame.data  # type: ignore[no-any-return]
     labels = ("forward", "pullback") if kind == "vjp" else ("jvp",)
-    suffix = "_wrt_" + "_".join(wrt) if partial else ""
+    suffix = _callee_suffix(kind, callee, wrt, ranks, partial, containers, statics)
 
     def build_callee(frame: cache.Frame) -> Generated:
-        handles = tuple(_Deferred(f"{callee.__name__}_{label}") for label in labels)
+        handles = tuple(_Deferred(f"{callee.__name__}{suffix}_{label}") for label in labels)
         frame.data = handles
         generated = build(callee, kind, wrt, ranks, suffix=suffix, containers=containers,
                           callee=True, statics=statics)
@@ -347,15 +377,17 @@ def _build_jvp(func: types.FunctionType, parsed: ParsedFunction, anf: AnfFunctio
                                   f"jvp of {anf.name}{suffix}")
     functions = _recursion_checked(functions, program.scope.helpers, callee,
                                    f"jvp of {anf.name!r}", parsed)
-    return Generated(_with_callees(own, callee_sources), functions, function.name, None,
-                     _guards(parsed))
+    return Generated(_with_callees(own, callee_sources, func, program.scope.helpers),
+                     functions, function.name, None, _guards(parsed))
 
 
 def _checkpoint_pair(callee: types.FunctionType, pair: tuple[Any, Any], sources: list[str]
                      ) -> tuple[Any, Any]:
     """Forward keeps only the inputs; the pullback recomputes, then pulls back."""
     name = identifier(callee.__name__)  # text spliced into source: never raw user text
-    namer = Namer({name})
+    # the generated defs' own names, so the text calls what the source shows
+    forward_name, pullback_name = pair[0].__name__, pair[1].__name__
+    namer = Namer({name, forward_name, pullback_name})
     params = [namer.fresh(identifier(p, "arg")) for p in
               callee.__code__.co_varnames[: callee.__code__.co_argcount]]
     args = ", ".join(params)
@@ -365,15 +397,16 @@ def _checkpoint_pair(callee: types.FunctionType, pair: tuple[Any, Any], sources:
         f"    return {name}({args}), ({args},)\n\n\n"
         f"def {name}_checkpoint_pullback({args}, dresult):\n"
         f"    # recompute {name}'s forward sweep, then its adjoint\n"
-        f"    result, tape = {name}_forward({args})\n"
-        f"    return {name}_pullback(*tape, dresult)\n"
+        f"    result, tape = {forward_name}({args})\n"
+        f"    return {pullback_name}(*tape, dresult)\n"
     )
-    helpers = {name: callee, f"{name}_forward": pair[0], f"{name}_pullback": pair[1]}
+    helpers = {name: callee, forward_name: pair[0], pullback_name: pair[1]}
     functions = compile_functions(text, [f"{name}_checkpoint_forward",
                                          f"{name}_checkpoint_pullback"], helpers, callee,
                                   f"checkpoint of {name}")
-    if text not in sources:
-        sources.insert(0, text)
+    shown = names.with_block(text, callee, helpers)
+    if shown not in sources:
+        sources.insert(0, shown)
     return (functions[f"{name}_checkpoint_forward"],
             functions[f"{name}_checkpoint_pullback"])
 
@@ -438,7 +471,7 @@ def build(
         run_body = [*body, ast.Return(value=returned)]
         run = optimize(_def(f"{base}_value_and_grad", params, run_body), keep=set())
         source = _with_callees(to_source(gradient_def() if kind == "grad" else run),
-                               callee_sources)
+                               callee_sources, func, program.scope.helpers)
         compiled_src = to_source(run)
         functions = compile_functions(compiled_src, [run.name], program.scope.helpers, func,
                                       f"{kind} of {base}")
@@ -478,7 +511,7 @@ def build(
         forward = optimize(forward, keep=set(saved) | set(program.stacks))
         backward = optimize(backward, keep=set())
         own = to_source(forward) + "\n\n" + to_source(backward)
-        source = _with_callees(own, callee_sources)
+        source = _with_callees(own, callee_sources, func, program.scope.helpers)
         functions = compile_functions(own, [forward.name, backward.name],
                                       program.scope.helpers, func, f"vjp of {base}")
         functions = _recursion_checked(functions, program.scope.helpers, callee,
@@ -503,11 +536,21 @@ def _thaw_tree(frozen: Any) -> Any:
     return copy.deepcopy(frozen)
 
 
-def _with_callees(text: str, callee_sources: list[str]) -> str:
-    """The function's own source followed by that of every function it calls."""
-    parts = [text, *(c for c in callee_sources if c != text)]
-    return "\n\n".join(p.rstrip("\n") + "\n" for p in parts)
-
+def _with_callees(text: str, callee_sources: list[str], func: types.FunctionType,
+                  helpers: dict[str, Any]) -> str:
+    """The function's own source followed by that of every function it calls, then the
+    block that imports or defines every name the code reads from outside (so the text
+    runs when pasted into a file)."""
+    blocks = [names.split_block(names.with_block(text, func, helpers))[1]]
+    parts = [text]
+    for callee_source in callee_sources:
+        code, block = names.split_block(callee_source)
+        if code != text and code not in parts:
+            parts.append(code)
+        blocks.append(block)
+    shown = "\n\n".join(p.rstrip("\n") + "\n" for p in parts)
+    lines = names.merge_blocks(blocks)
+    return shown + ("\n\n" + "\n".join([names.BLOCK_HEADER, *lines]) + "\n" if lines else "")
 
 def _assigned_top(stmts: list[ast.stmt]) -> set[str]:
     """Names every path through ``stmts`` assigns (top-level assignments only)."""
@@ -579,6 +622,6 @@ def build_nested(derivative: types.FunctionType, wrt: list[str], ranks: dict[str
         return compile_functions(grad_text, [f"{name}_grad"], helpers, derivative,
                                  f"grad of {name}")[f"{name}_grad"]
 
-    return Generated(_with_callees(grad_text, sources), functions,
+    return Generated(_with_callees(grad_text, sources, derivative, helpers), functions,
                      f"{name}_value_and_grad", None, cache.merge_guards(*guards),
                      gradient_only)

@@ -1,5 +1,6 @@
 """User-style functions end to end: generated gradients against finite differences."""
 
+import re
 import sys
 import threading
 from pathlib import Path
@@ -180,5 +181,6 @@ def test_straight_line_code_has_no_helpers_or_stacks():
 
 def test_callee_source_is_shown_and_generated_once():
     text = ad.source(c.calls_helper, wrt=(0, 1))
-    assert text.count("def helper_forward(") == 1
-    assert "helper_pullback(*" in text
+    # one specialisation of helper, whatever number its name took in this process
+    (name,) = re.findall(r"def (helper\w*)_forward\(", text)
+    assert f"{name}_pullback(*" in text

@@ -587,7 +587,7 @@ class _Forward(_Reverse):
                                     statics=self.callee_statics(atoms))
         except ADError as exc:
             raise at_call_site(exc, callee, self.parsed.location(stmt)) from None
-        function = self.scope.bind(f"{callee.__name__}_jvp", jvp)
+        function = self.scope.bind(getattr(jvp, "__name__", f"{callee.__name__}_jvp"), jvp)
         args = [*atoms.values(), *(self.tangent_of(atoms[p]) for p in wrt)]
         out = [ast.copy_location(ast.Assign(targets=[pair], value=_call(_name(function),
                                                                         *args)), stmt)]

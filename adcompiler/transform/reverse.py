@@ -1307,8 +1307,10 @@ class _Reverse:
             raise at_call_site(exc, callee, self.parsed.location(stmt)) from None
         name = callee.__name__ + ("_checkpoint" if prim.kind == "checkpoint" else "")
         return UserCall(
-            forward=self.scope.bind(f"{name}_forward", forward),
-            pullback=self.scope.bind(f"{name}_pullback", pullback),
+            # the names of the generated defs, so the source shown calls what it defines
+            forward=self.scope.bind(getattr(forward, "__name__", f"{name}_forward"), forward),
+            pullback=self.scope.bind(getattr(pullback, "__name__", f"{name}_pullback"),
+                                     pullback),
             atoms=list(atoms.values()), wrt=wrt, params=list(atoms),
             saved=self.namer.fresh(f"{result}_tape"))
 
