@@ -50,7 +50,7 @@ SCALAR_CASES = [c for c in CASES if np.ndim(c.values[0](*c.values[1])) == 0]
 
 def assert_same(got, want):
     """Equal structure leaf by leaf (None where a leaf has no derivative)."""
-    if not isinstance(want, tuple) or is_container(got) and not isinstance(got, tuple):
+    if not isinstance(want, tuple):
         got, want = (got,), (want,)
     got_leaves, want_leaves = tree_leaves(got), tree_leaves(want)
     assert len(got_leaves) == len(want_leaves)
