@@ -24,6 +24,7 @@ from .api import (
 from .backend.cache import cache_info, cache_size, clear_cache, set_cache_size
 from .control import checkpoint, derivative, stop_gradient, with_derivative
 from .errors import ADError, NonDifferentiableError, NonScalarOutputError, UnsupportedSyntaxError
+from .export import export
 from .pytree import register_pytree
 from .testing import check_grads
 
@@ -39,6 +40,7 @@ __all__ = [
     "clear_cache",
     "derivative",
     "differentiable",
+    "export",
     "grad",
     "hessian",
     "hvp",

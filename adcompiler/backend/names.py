@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from typing import Any
 
 __all__ = ["BLOCK_HEADER", "UNRESOLVED", "free_names", "import_block", "importable_as",
-           "is_generated", "literal", "merge_blocks", "split_block", "with_block"]
+           "is_generated", "literal", "merge_blocks", "plain", "split_block", "with_block"]
 
 BLOCK_HEADER = "# names the code above uses from outside it (ad.export writes a NumPy-only file)"
 
@@ -149,9 +149,28 @@ def is_generated(obj: Any) -> bool:
             or type(obj).__name__ == "_Deferred")
 
 
+def plain(obj: Any) -> Any:
+    """The user's own function behind an adcompiler wrapper that computes the same values:
+    a ``@ad.checkpoint`` function or a ``@ad.differentiable`` one. Anything else is
+    returned as is."""
+    for _ in range(8):
+        module = type(obj).__module__ or ""
+        if not module.startswith("adcompiler."):
+            inner = getattr(obj, "__ad_function__", None)
+            if inner is None or not callable(inner):
+                return obj
+            obj = inner
+        elif hasattr(obj, "__ad_checkpoint__"):
+            obj = obj.__ad_checkpoint__
+        else:
+            return obj
+    return obj
+
+
 def _line_for(name: str, obj: Any, user_globals: Mapping[str, Any],
               user_module: str | None) -> str | None:
     """One line that gives ``name`` its value ``obj`` in a file holding the code."""
+    obj = plain(obj)
     if is_generated(obj):  # defined by its def in the same source, perhaps under an alias
         return None if name == obj.__name__ else f"{name} = {obj.__name__}"
     if isinstance(obj, types.ModuleType):
@@ -165,12 +184,22 @@ def _line_for(name: str, obj: Any, user_globals: Mapping[str, Any],
     text = literal(obj)
     if text is not None:
         return f"{name} = {text}"
+    if type(obj).__name__ == "UserRule" and type(obj).__module__ == "adcompiler.control":
+        parts = [_line_for(f"{name}_of", obj.of, user_globals, user_module),
+                 _line_for(f"{name}_rule", obj.rule, user_globals, user_module)]
+        if all(p is not None and not p.startswith("#") for p in parts):
+            return "\n".join([*parts, "from adcompiler.control import UserRule",  # type: ignore
+                              f"{name} = UserRule({name}_of, {name}_rule)"])
     address = importable_as(obj)
     if address is not None and "." not in address[1]:
         module, qualname = address
         return f"from {module} import {qualname}" + ("" if qualname == name else f" as {name}")
-    if user_module is not None and user_globals.get(name, UNRESOLVED) is obj:
+    if user_module is not None and plain(user_globals.get(name, UNRESOLVED)) is obj:
         return f"from {user_module} import {name}"
+    if user_module is not None and isinstance(obj, types.FunctionType) and plain(
+            user_globals.get(obj.__name__, UNRESOLVED)) is obj:
+        return f"from {user_module} import {obj.__name__}" + (
+            "" if name == obj.__name__ else f" as {name}")
     return f"# {name}: a {type(obj).__name__} from the function's closure, not written here"
 
 
@@ -191,7 +220,7 @@ def import_block(source: str, namespace: Mapping[str, Any],
             continue
         line = _line_for(name, obj, user_globals, user_module)
         if line is not None:
-            lines.append(line)
+            lines += line.splitlines()
     if not lines:
         return ""
     return "\n".join([BLOCK_HEADER, *merge_blocks([lines])])
