@@ -242,7 +242,7 @@ class _Writer:
             for var, cell in zip(obj.__code__.co_freevars, obj.__closure__, strict=True):
                 scope[var] = cell.cell_contents
         for name in free_names(ast.unparse(_strip_function_annotations(tree))):
-            if name == obj.__name__ or name == "__name__":
+            if name in (obj.__name__, "__name__"):
                 continue
             if name not in scope:
                 if hasattr(builtins, name):

@@ -22,8 +22,7 @@ import adcompiler as ad
 from adcompiler.export import _walk
 from adcompiler.pytree import tree_leaves
 
-ROOT = Path(__file__).parents[1]
-sys.path.insert(0, str(ROOT / "examples"))
+sys.path.insert(0, str(Path(__file__).parents[1] / "examples"))
 sys.path.insert(0, str(Path(__file__).parent))
 import convnet
 import corpus_containers
@@ -42,6 +41,7 @@ import relu
 import rosenbrock
 import training_loops
 
+ROOT = Path(__file__).parents[1]
 rng = np.random.default_rng(11)
 
 RUNNER = textwrap.dedent("""
