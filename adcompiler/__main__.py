@@ -1,7 +1,12 @@
-"""The command line: print the generated source of a function in a file.
+"""The command line: print (or export) the generated source of a function in a file.
 
     python -m adcompiler examples/rosenbrock.py:rosenbrock [--wrt 0,y] [--mode forward]
                                                           [--kind vjp] [--color never]
+                                                          [--export PATH]
+    adcompiler ...            (the same, as the console script pip installs)
+
+The target file is imported, so its top-level code runs, as with ``python FILE.py``:
+keep scripts' work (training loops, plots) under ``if __name__ == "__main__":``.
 
 Whatever goes wrong (a bad path, a missing function, a function that cannot be
 differentiated) is one line on stderr and exit status 2, never a traceback: the tool is
@@ -128,12 +133,30 @@ def _use_colour(choice: str) -> bool:
     return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
 
 
+def _prog() -> str:
+    """How the user invoked the tool, for the usage line."""
+    name = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else ""
+    if name in ("", "__main__.py", "-c") or name.endswith(".py"):
+        return "python -m adcompiler"
+    return name.removesuffix(".exe")
+
+
+IMPORT_NOTE = ("FILE.py is imported, so its top-level code runs (as with python FILE.py); "
+               "keep a script's work under 'if __name__ == \"__main__\":'.")
+
+
 def main(argv: list[str] | None = None) -> int:
+    from . import __version__
+
+    prog = _prog()
     parser = argparse.ArgumentParser(
-        prog="python -m adcompiler",
-        description="Print the derivative code adcompiler generates for FILE.py:FUNCTION.",
-        epilog="examples: python -m adcompiler examples/rosenbrock.py:rosenbrock; "
-        "python -m adcompiler model.py:loss --wrt w,b --kind value_and_grad")
+        prog=prog,
+        description="Print the derivative code adcompiler generates for FILE.py:FUNCTION, "
+        "or write it as a module that needs only NumPy (--export). " + IMPORT_NOTE,
+        epilog=f"examples: {prog} examples/rosenbrock.py:rosenbrock; "
+        f"{prog} model.py:loss --wrt w,b --kind value_and_grad; "
+        f"{prog} model.py:loss --export loss_grad.py")
+    parser.add_argument("--version", action="version", version=f"adcompiler {__version__}")
     parser.add_argument("target", help="FILE.py:FUNCTION")
     parser.add_argument("--wrt", help="argument indices or names, comma-separated "
                         "(default: the decorator's wrt, else 0)")
@@ -143,16 +166,29 @@ def main(argv: list[str] | None = None) -> int:
                         help="which generated function to print (overrides --mode)")
     parser.add_argument("--color", choices=["auto", "always", "never"], default="auto",
                         help="syntax colours (auto: only on a terminal, and not with NO_COLOR)")
+    parser.add_argument("--export", metavar="PATH",
+                        help="write the generated code, with every helper it calls, as a "
+                        "module that needs only NumPy (not specialised on argument ranks: "
+                        "use ad.export(f, path, args=...) for that)")
     args = parser.parse_args(argv)
     kind = args.kind or _KINDS_BY_MODE[args.mode]
     try:
         func = _load(args.target)
+        if args.export:
+            from .export import export
+
+            path = export(func, args.export, wrt=_wrt(args.wrt), kind=kind)
+            print(f"adcompiler: wrote the {kind} of {args.target} to {path}")
+            return 0
         text = api.source(func, kind, _wrt(args.wrt))  # type: ignore[arg-type]
     except CommandError as exc:
         print(f"adcompiler: {exc}", file=sys.stderr)
         return USAGE_ERROR
     except ADError as exc:
         print(f"adcompiler: {_one_line(exc)}", file=sys.stderr)
+        return USAGE_ERROR
+    except OSError as exc:
+        print(f"adcompiler: cannot write {args.export}: {exc.strerror or exc}", file=sys.stderr)
         return USAGE_ERROR
     sys.stdout.write(highlight(text) if _use_colour(args.color) else text)
     return 0
