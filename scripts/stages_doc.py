@@ -20,6 +20,7 @@ import numpy as np
 import adcompiler as ad
 from adcompiler import pipeline
 from adcompiler.backend.codegen import to_source, with_line_comments
+from adcompiler.backend.names import split_block
 from adcompiler.frontend.normalize import normalize
 from adcompiler.frontend.parse import parse_function
 from adcompiler.frontend.validate import validate
@@ -83,14 +84,16 @@ def stages() -> list[tuple[str, str, str]]:
          ast.unparse(ast.fix_missing_locations(copy.deepcopy(optimised)))),
         ("5. print", "`astor` turns the tree into source and the markers into comments: "
          "this is what `ad.source(loss, args=...)` and `ad.grad(loss).source` show, and "
-         "what is compiled (with the value returned as well, for `value_and_grad`).",
+         "what is compiled (with the value returned as well, for `value_and_grad`). "
+         "`.source` then ends with a block that imports what the code reads from outside "
+         "itself (`np`, `unbroadcast`), so the text runs when pasted into a file.",
          to_source(optimised)),
     ]
 
 
 def render() -> str:
     example = np.ones(3), np.ones((4, 3)), np.zeros(4)
-    shown = ad.source(loss, args=example)
+    shown, _ = split_block(ad.source(loss, args=example))  # the code, without the imports
     assert shown.strip() == stages()[-1][2].strip(), "the stages differ from ad.source"
     parts = [
         "# The compiler, stage by stage\n",
