@@ -21,6 +21,7 @@ from . import rules  # noqa: F401  (registers every rule family)
 from .backend import cache, names
 from .backend.codegen import to_source, with_line_comments
 from .backend.compile import compile_functions
+from .display import GeneratedSource
 from .errors import ADError, NonScalarOutputError
 from .frontend.generated import is_generated, prepare_generated
 from .frontend.normalize import AnfFunction, normalize
@@ -51,6 +52,10 @@ class Generated:
     # compiles the function that returns only the gradient (grad of grad transforms it)
     gradient_only: Callable[[], types.FunctionType] | None = None
     _gradient: types.FunctionType | None = None
+
+    def __post_init__(self) -> None:
+        # a str that notebooks display as highlighted Python (see display.py)
+        self.source = GeneratedSource(self.source)
 
     def gradient_function(self) -> types.FunctionType:
         """The generated gradient as a plain function (compiled on first use)."""
