@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 pytest.importorskip("IPython", reason="the notebook test needs IPython (the test extra)")
-from IPython.core.interactiveshell import InteractiveShell  # noqa: E402
-from traitlets.config import Config  # noqa: E402
+from IPython.core.interactiveshell import InteractiveShell
+from traitlets.config import Config
 
 
 @pytest.fixture
