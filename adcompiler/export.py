@@ -165,6 +165,11 @@ class _Writer:
         if self._copyable(obj):
             self.define(obj.__name__, obj, where)
             return obj.__name__
+        if type(obj).__name__ == "UserRule" and type(obj).__module__ == "adcompiler.control":
+            # a user's derivative rule as generated code calls it: its pullback's answer
+            # normalised (a bare cotangent becomes a 1-tuple) and checked
+            cls = self.expr(type(obj), where)
+            return f"{cls}({self.expr(obj.of, where)}, {self.expr(obj.rule, where)})"
         state = getattr(obj, "__dict__", None)
         if (isinstance(state, dict) and self._copyable(type(obj))
                 and not hasattr(type(obj), "__slots__")
@@ -173,11 +178,6 @@ class _Writer:
             # global): rebuilt from its class and its attributes
             self.define("_instance", _instance, where)
             return f"_instance({self.expr(type(obj), where)}, {self.expr(state, where)})"
-        if type(obj).__name__ == "UserRule" and type(obj).__module__ == "adcompiler.control":
-            # a user's derivative rule as generated code calls it: its pullback's answer
-            # normalised (a bare cotangent becomes a 1-tuple) and checked
-            cls = self.expr(type(obj), where)
-            return f"{cls}({self.expr(obj.of, where)}, {self.expr(obj.rule, where)})"
         address = names.importable_as(obj)
         if address is not None and _installed(address[0]):
             module, qualname = address
