@@ -148,3 +148,20 @@ def test_block_imports_helpers_and_defines_constants():
     code, block = text.split("# names the code above uses", 1)
     assert "\nSCALE = 3.0\n" in block
     assert ("import numpy as np" in block) == ("np." in code)
+
+
+def test_command_line_block_imports_from_the_file_by_its_name(tmp_path, capsys):
+    from adcompiler.__main__ import main
+
+    (tmp_path / "model.py").write_text(
+        "import numpy as np\n\nW = np.arange(20.0)\n\n"
+        "def loss(x):\n    return np.sum(W * x ** 2)\n")
+    assert main([f"{tmp_path / 'model.py'}:loss", "--color", "never"]) == 0
+    text = capsys.readouterr().out
+    assert "\nfrom model import W\n" in text  # an array too big to write inline
+    sys.path.insert(0, str(tmp_path))
+    try:
+        namespace = run_pasted(text)
+    finally:
+        sys.path.remove(str(tmp_path))
+    np.testing.assert_allclose(namespace["loss_grad"](np.ones(20)), 2 * np.arange(20.0))

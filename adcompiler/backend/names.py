@@ -212,6 +212,8 @@ def import_block(source: str, namespace: Mapping[str, Any],
     """
     user_globals = user_globals or {}
     user_module = user_globals.get("__name__")
+    if isinstance(user_module, str):  # the command line's name for FILE.py is FILE
+        user_module = user_module.removeprefix("_adcompiler_cli_")
     lines: list[str] = []
     for name in free_names(source):
         obj = namespace.get(name, UNRESOLVED)
