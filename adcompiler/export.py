@@ -217,8 +217,10 @@ class _Writer:
         module = getattr(obj, "__module__", None) or ""
         if module == "builtins" or (names.importable_as(obj) is not None and _installed(module)):
             return False
-        return (obj.__name__ != "<lambda>" and "<locals>" not in obj.__qualname__) or (
-            isinstance(obj, types.FunctionType) and obj.__name__ != "<lambda>")
+        if obj.__name__ == "<lambda>":
+            return False  # its source is a fragment of a line
+        # a nested function is copied with its closure values; a class needs its module
+        return isinstance(obj, types.FunctionType) or "<locals>" not in obj.__qualname__
 
     def _copy(self, obj: Any) -> None:
         try:
