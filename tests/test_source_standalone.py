@@ -146,8 +146,19 @@ def test_two_specialisations_of_a_callee_get_two_names():
 def test_block_imports_helpers_and_defines_constants():
     text = ad.source(corpus_core.global_scale, "grad", 0, args=(0.6,))
     code, block = text.split("# names the code above uses", 1)
-    assert "\nSCALE = 3.0\n" in block
+    assert "\nfrom corpus_core import SCALE\n" in block  # live: not the value at compile
     assert ("import numpy as np" in block) == ("np." in code)
+
+
+def test_a_closure_constant_is_written_by_value():
+    scale = 2.5
+
+    def scaled(x):
+        return x * scale
+
+    text = ad.source(scaled, "grad", 0, args=(1.0,))
+    assert "\nscale = 2.5\n" in text
+    assert run_pasted(text)["scaled_grad"](1.0) == 2.5
 
 
 def test_command_line_block_imports_from_the_file_by_its_name(tmp_path, capsys):

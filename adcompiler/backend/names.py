@@ -181,7 +181,15 @@ def _line_for(name: str, obj: Any, user_globals: Mapping[str, Any],
         if head and tail == name:
             return f"from {head} import {name}"
         return f"import {module} as {name}"
-    text = literal(obj)
+    # a global of the user's module is imported from it, so the block shows its value
+    # now, not when the code was compiled (generated code reads globals when it runs)
+    if user_module is not None and plain(user_globals.get(name, UNRESOLVED)) is obj:
+        return f"from {user_module} import {name}"
+    if user_module is not None and isinstance(obj, types.FunctionType) and plain(
+            user_globals.get(obj.__name__, UNRESOLVED)) is obj:
+        return f"from {user_module} import {obj.__name__}" + (
+            "" if name == obj.__name__ else f" as {name}")
+    text = literal(obj)  # a closure variable, a constant a rule template bound
     if text is not None:
         return f"{name} = {text}"
     if type(obj).__name__ == "UserRule" and type(obj).__module__ == "adcompiler.control":
@@ -194,12 +202,6 @@ def _line_for(name: str, obj: Any, user_globals: Mapping[str, Any],
     if address is not None and "." not in address[1]:
         module, qualname = address
         return f"from {module} import {qualname}" + ("" if qualname == name else f" as {name}")
-    if user_module is not None and plain(user_globals.get(name, UNRESOLVED)) is obj:
-        return f"from {user_module} import {name}"
-    if user_module is not None and isinstance(obj, types.FunctionType) and plain(
-            user_globals.get(obj.__name__, UNRESOLVED)) is obj:
-        return f"from {user_module} import {obj.__name__}" + (
-            "" if name == obj.__name__ else f" as {name}")
     return f"# {name}: a {type(obj).__name__} from the function's closure, not written here"
 
 
