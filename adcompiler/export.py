@@ -302,10 +302,12 @@ def _defs(code: str) -> list[str]:
 
 
 def export_text(f: Callable[..., Any], wrt: Any = None, args: Sequence[Any] | None = None,
-                kind: str = "grad", *, has_aux: bool = False) -> str:
+                kind: str = "grad", *, has_aux: bool = False,
+                argnums: int | Sequence[int] | None = None) -> str:
     """The text :func:`export` writes (see there)."""
     if kind not in KINDS:
         raise ADError(f"kind={kind!r} is not one of {KINDS}")
+    wrt = api._chosen_wrt(f, wrt, argnums)
     func = api._function(f)
     origin = f"the {kind} of {func.__qualname__}"
     # grad with aux returns (grad, aux): built on value_and_grad's code, which keeps aux
@@ -403,15 +405,16 @@ def _header(func: types.FunctionType, kind: str, wrt: Any, args: Sequence[Any] |
 
 def export(f: Callable[..., Any], path: str | os.PathLike[str], wrt: Any = None,
            args: Sequence[Any] | None = None, kind: str = "grad", *,
-           has_aux: bool = False) -> Path:
+           has_aux: bool = False, argnums: int | Sequence[int] | None = None) -> Path:
     """Write the generated ``kind`` of ``f`` as a standalone module at ``path``.
 
     ``args`` are example arguments: the code is specialised for their ranks, dtypes and
     container structures, as a call with them would be (without them, a generic
     version). The module needs only NumPy; its ``__all__`` names the entry function first
-    (``<f>_grad``, ``<f>_value_and_grad``, ``<f>_vjp`` or ``<f>_jvp``).
+    (``<f>_grad``, ``<f>_value_and_grad``, ``<f>_vjp`` or ``<f>_jvp``). ``argnums=`` is
+    JAX's name for integer positions, as everywhere ``wrt=`` is taken.
     """
-    text = export_text(f, wrt, args, kind, has_aux=has_aux)
+    text = export_text(f, wrt, args, kind, has_aux=has_aux, argnums=argnums)
     target = Path(path)
     target.write_text(text, encoding="utf-8")
     return target

@@ -298,3 +298,12 @@ def test_command_line_export(tmp_path):
     exec(compile(target.read_text(), str(target), "exec"), namespace)
     x = np.array([1.2, 0.8, -0.5])
     np.testing.assert_allclose(namespace["rosenbrock_grad"](x), ad.grad(rosenbrock.rosenbrock)(x))
+
+
+def test_argnums_is_accepted_as_for_every_entry_point(tmp_path):
+    args = (0.5, 1.5)
+    by_argnums = ad.export(corpus_core.ratio, tmp_path / "a.py", argnums=(0, 1), args=args)
+    by_wrt = ad.export(corpus_core.ratio, tmp_path / "b.py", wrt=(0, 1), args=args)
+    assert by_argnums.read_text() == by_wrt.read_text()
+    with pytest.raises(ad.ADError, match="argnums"):
+        ad.export(corpus_core.ratio, tmp_path / "c.py", wrt=0, argnums=1, args=args)
