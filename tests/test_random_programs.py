@@ -8,6 +8,8 @@ The programs come from tests/random_programs.py. Each one is written to a real .
 * the gradient has the argument's shape and structure;
 * the generated source compiles and round-trips through astor;
 * ``ad.jvp`` (when the package has it) agrees with directional finite differences;
+* the gradient agrees with HIPS autograd's at 1e-10 (tests/autograd_oracle.py), for
+  every program autograd can run (the others are compared with finite differences only);
 * when every differentiated argument is a float or an array (not a dict or list), the
   Hessian-vector product ``ad.hvp(f, wrt)`` (forward mode over the generated gradient)
   agrees with central differences of the generated gradient along a random direction.
@@ -19,7 +21,9 @@ what a kink within the step looks like. A disagreement between the generated gra
 same way, with differences of the gradient.
 
 Profiles: ``ci`` (default, a few hundred programs, fixed seed) and ``slow`` (10,000+),
-selected by ``ADCOMPILER_HYPOTHESIS_PROFILE=slow`` or ``pytest --slow``.
+selected by ``ADCOMPILER_HYPOTHESIS_PROFILE=slow`` or ``pytest --slow``. Which constructs
+the generator may use is ``ADCOMPILER_RANDOM_CONSTRUCTS`` (see tests/random_programs.py);
+the counts per construct of the programs checked are printed (``-s``).
 Minimised failures live below as named regression tests.
 """
 
@@ -30,6 +34,7 @@ import importlib.util
 import itertools
 import os
 import sys
+from collections import Counter
 from pathlib import Path
 
 import astor
@@ -40,6 +45,7 @@ from hypothesis import HealthCheck, Phase, assume, given, seed, settings
 import adcompiler as ad
 
 sys.path.insert(0, str(Path(__file__).parent))
+import autograd_oracle
 from random_programs import Program, programs
 
 CI_EXAMPLES = int(os.environ.get("ADCOMPILER_RANDOM_EXAMPLES", "150"))
@@ -205,6 +211,8 @@ def check_program(program: Program, tmp: Path) -> None:
                 f"gradient of {params[i]}{list(path)}: generated {got!r}, finite "
                 f"differences {small[path]!r}")
 
+    check_against_autograd(program, tmp, args, wrt, grads, scale)
+
     source = g.source
     compile(source, "<generated>", "exec")
     ast.parse(astor.to_source(ast.parse(source)))
@@ -224,6 +232,34 @@ def check_program(program: Program, tmp: Path) -> None:
 
     if not any(isinstance(args[i], dict | list) for i in wrt):
         check_second_order(f, g, args, wrt, params, program.seed)
+    CHECKED.update(program.features)
+    CHECKED["programs"] += 1
+
+
+CHECKED: Counter[str] = Counter()  # constructs of the programs that were checked
+
+
+def check_against_autograd(program: Program, tmp: Path, args, wrt, grads, scale) -> None:
+    """The generated gradient against autograd's at 1e-10 (when autograd can run f)."""
+    want = autograd_oracle.program_gradients(program.source, tmp, args, wrt)
+    if want is None:
+        autograd_oracle.COUNTS["programs: finite differences only"] += 1
+        return
+    for i, got, expected in zip(wrt, grads, want, strict=True):
+        problem = autograd_oracle.agree(got, expected, scale=max(
+            scale, autograd_oracle.scale_of(got, expected)))
+        assert problem is None, f"gradient of argument {i} against autograd: {problem}"
+    autograd_oracle.COUNTS["programs: autograd"] += 1
+
+
+def report_counts(label: str) -> str:
+    """The constructs of the programs checked, and how they were compared."""
+    lines = [f"{label}: {CHECKED['programs']} programs checked"]
+    lines += [f"  {name}: {count}" for name, count in sorted(CHECKED.items())
+              if name != "programs"]
+    lines += [f"  {name}: {count}" for name, count in sorted(autograd_oracle.COUNTS.items())
+              if name.startswith("programs")]
+    return "\n".join(lines)
 
 
 SECOND_ORDER = {"checked": 0}  # programs whose Hessian-vector product was checked
@@ -295,7 +331,13 @@ def test_random_programs(module_dir, request):
     """The fixed-seed CI profile (a few hundred programs)."""
     if _slow_requested(request.config):
         pytest.skip("--slow runs test_random_programs_slow instead")
+    CHECKED.clear()
     _random_ci(module_dir)
+    print("\n" + report_counts("CI profile"))
+    compared = autograd_oracle.COUNTS["programs: autograd"]
+    assert CHECKED["programs"] >= CI_EXAMPLES // 3, "most programs were discarded"
+    if autograd_oracle.available():  # the oracle must not quietly stop comparing
+        assert compared >= CHECKED["programs"] // 2, report_counts("CI profile")
 
 
 @pytest.mark.slow
@@ -304,8 +346,10 @@ def test_random_programs_slow(module_dir, request):
     if not _slow_requested(request.config):
         pytest.skip("slow profile: run with --slow or ADCOMPILER_HYPOTHESIS_PROFILE=slow")
     before = SECOND_ORDER["checked"]
+    CHECKED.clear()
     _random_slow(module_dir)
     print(f"\nsecond derivatives checked on {SECOND_ORDER['checked'] - before} programs")
+    print(report_counts("slow profile"))
 
 
 def test_forward_mode_status():
