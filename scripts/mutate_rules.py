@@ -163,8 +163,10 @@ def templates() -> list[tuple[str, str, registry.Template]]:
 
 # -- the pytest plugin --------------------------------------------------------------------------
 class MutationPlugin:
-    def __init__(self, rule_filter: list[str], limit: int | None, verbose: bool) -> None:
+    def __init__(self, rule_filter: list[str], limit: int | None, verbose: bool,
+                 exact: bool = False) -> None:
         self.rule_filter = rule_filter
+        self.exact = exact
         self.limit = limit
         self.verbose = verbose
         self.results: list[dict[str, Any]] = []
@@ -202,7 +204,8 @@ class MutationPlugin:
                 if key in readers:
                     readers[key].append(item)
         chosen = [(name, mode, t) for name, mode, t in table
-                  if not self.rule_filter or any(f in name for f in self.rule_filter)]
+                  if not self.rule_filter or any(f == name or (not self.exact and f in name)
+                                                 for f in self.rule_filter)]
         count = 0
         for name, mode, template in chosen:
             original = template.body
@@ -236,12 +239,15 @@ class MutationPlugin:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rules", default="", help="comma-separated substrings of rule names")
+    parser.add_argument("--exact", action="store_true",
+                        help="--rules names whole rule names, not substrings")
     parser.add_argument("--limit", type=int, default=None, help="stop after this many mutants")
     parser.add_argument("--tests", nargs="*", default=DEFAULT_TESTS)
     parser.add_argument("--json", type=Path, default=None, help="write every result here")
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
-    plugin = MutationPlugin([r for r in args.rules.split(",") if r], args.limit, args.verbose)
+    plugin = MutationPlugin([r for r in args.rules.split(",") if r], args.limit, args.verbose,
+                            args.exact)
     start = time.perf_counter()
     code = pytest.main([*args.tests, "-q", "-p", "no:randomly", "-p", "no:cacheprovider",
                         "--no-header", "-W", "ignore"], plugins=[plugin])

