@@ -72,8 +72,7 @@ def test_rule_against_autograd(mode, key, func, args, argnums, kwargs):
 
 # about 80 % of the cases go through autograd (2026-12-02), 70 % leaves room for new cases
 # autograd lacks; below that, the oracle has quietly stopped comparing (an autograd
-# upgrade, a table edit that breaks the twins) and this fails. The oracle must
-# not quietly stop comparing (an autograd upgrade, a table edit that breaks the twins)
+# upgrade, a table edit that breaks the twins) and this fails
 MIN_AUTOGRAD_SHARE = 0.7
 
 
