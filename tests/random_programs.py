@@ -58,11 +58,10 @@ CONSTRUCTS: dict[str, str] = {
 #   nested_for_while, nested_while_while: a while loop nested in a loop whose trip count
 #     varies between outer passes gives zero gradients or "pop from empty list";
 #   dict_setitem: state["h"] = ... raises IndexError in runtime.last_writes;
-#   decorated_helper: a call to an @ad.differentiable helper raises UnsupportedSyntaxError;
 #   power_at_zero: np.power(x, 0.0) at x = 0 gives NaN (0.0 * np.power(x, -1.0));
 #   r_, c_: np.r_[...] / np.c_[...] of active values give a zero gradient.
 _FAILING: set[str] = {"nested_for_while", "nested_while_while", "dict_setitem",
-                      "decorated_helper", "power_at_zero", "r_", "c_"}
+                      "power_at_zero", "r_", "c_"}
 DEFAULT_CONSTRUCTS: frozenset[str] = frozenset(CONSTRUCTS) - _FAILING
 
 
