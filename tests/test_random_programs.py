@@ -20,7 +20,7 @@ what a kink within the step looks like. A disagreement between the generated gra
 *both* consistent difference quotients is a failure. Second derivatives are checked the
 same way, with differences of the gradient.
 
-Profiles: ``ci`` (default, 70 programs, fixed seed; ``ADCOMPILER_RANDOM_EXAMPLES``
+Profiles: ``ci`` (default, 50 programs, fixed seed; ``ADCOMPILER_RANDOM_EXAMPLES``
 overrides the count, ``ADCOMPILER_RANDOM_HVP_EVERY=k`` checks second derivatives on one
 program in k, default 3) and ``slow`` (10,000+, second derivatives on all), selected by
 ``ADCOMPILER_HYPOTHESIS_PROFILE=slow`` or ``pytest --slow``. Which constructs
@@ -50,10 +50,10 @@ sys.path.insert(0, str(Path(__file__).parent))
 import autograd_oracle
 from random_programs import Program, programs
 
-# 70 programs: since issue 18 every program holds a construct (nested loops, loop helpers,
+# 50 programs: since issue 18 every program holds a construct (nested loops, loop helpers,
 # ...) and costs three to four times what one of the earlier 150 did; the CI profile checks
 # the Hessian-vector product on one program in HVP_EVERY (by seed), the slow profile on all
-CI_EXAMPLES = int(os.environ.get("ADCOMPILER_RANDOM_EXAMPLES", "70"))
+CI_EXAMPLES = int(os.environ.get("ADCOMPILER_RANDOM_EXAMPLES", "50"))
 HVP_EVERY = int(os.environ.get("ADCOMPILER_RANDOM_HVP_EVERY", "3"))
 SLOW_EXAMPLES = int(os.environ.get("ADCOMPILER_RANDOM_SLOW_EXAMPLES", "10000"))
 # no shrinking: it can take minutes on a failing program; failures are minimised by hand
