@@ -124,8 +124,11 @@ def twin_callable(func: Any) -> Any | None:
     module = getattr(func, "__module__", None) or ""
     name = getattr(func, "__name__", "")
     if module == "math" or (module == "builtins" and name in ("abs", "pow")):
-        if name in ("erf", "erfc"):
-            from autograd.scipy import special
+        if name in ("erf", "erfc"):  # autograd has them only through SciPy
+            try:
+                from autograd.scipy import special
+            except ImportError:
+                return None
             return getattr(special, name)
         name = _MATH_TO_NUMPY.get(name, name)
         return getattr(anp, name, None)
