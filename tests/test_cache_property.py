@@ -32,7 +32,7 @@ from random_programs import Program, programs
 
 _DIR = Path(tempfile.mkdtemp(prefix="adcache_property_"))
 _counter = itertools.count()
-EXAMPLES = int(os.environ.get("ADCOMPILER_CACHE_PROPERTY_EXAMPLES", "10"))
+EXAMPLES = int(os.environ.get("ADCOMPILER_CACHE_PROPERTY_EXAMPLES", "5"))
 
 
 def _load(text: str):
