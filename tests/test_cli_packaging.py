@@ -78,7 +78,9 @@ def test_license_and_metadata():
     assert "Copyright (c) 2026 adcompiler authors" in license_text
     project = PYPROJECT["project"]
     assert project["authors"] == [{"name": "adcompiler authors"}]
-    assert "License :: OSI Approved :: MIT License" in project["classifiers"]
+    # an SPDX expression (PEP 639), not the deprecated license classifier
+    assert project["license"] == "MIT" and project["license-files"] == ["LICENSE"]
+    assert not any(c.startswith("License ::") for c in project["classifiers"])
     assert {"Homepage", "Documentation"} <= set(project["urls"])
     assert any(dep.lower().startswith("ipython") for dep in
                project["optional-dependencies"]["test"])
