@@ -268,3 +268,13 @@ def test_parameter_exponent_at_zero(p, first, second):
     np.testing.assert_array_equal(
         ad.jvp(power_of_parameter, (x, p), (np.ones(2), p_tangent))[1], 2 * first)
     np.testing.assert_array_equal(ad.hessian(power_of_parameter)(x, p), second * np.eye(2))
+
+
+@pytest.mark.xfail(strict=True, reason="issue 18, open: the tangent of t ** 0.5 inside the "
+                   "generated gradient is 0 * inf at t = 0 (found by the widened slow profile)")
+def test_second_order_of_a_fractional_power_of_a_square_at_zero():
+    # |x| ** 3 written as (x * x) ** 1.5: the exact Hessian 6|x| is 0 at 0
+    def f(x):
+        return np.sum((x * x) ** 1.5)
+
+    np.testing.assert_array_equal(ad.hessian(f)(np.array([0.0, 1.0])), [[0.0, 0.0], [0.0, 6.0]])
