@@ -270,11 +270,58 @@ def test_parameter_exponent_at_zero(p, first, second):
     np.testing.assert_array_equal(ad.hessian(power_of_parameter)(x, p), second * np.eye(2))
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18, open: the tangent of t ** 0.5 inside the "
-                   "generated gradient is 0 * inf at t = 0 (found by the widened slow profile)")
-def test_second_order_of_a_fractional_power_of_a_square_at_zero():
-    # |x| ** 3 written as (x * x) ** 1.5: the exact Hessian 6|x| is 0 at 0
-    def f(x):
-        return np.sum((x * x) ** 1.5)
+# |x| ** (2p) written as (x * x) ** p: the generated gradient holds (x * x) ** (p - 1)
+# with 0 < p - 1 < 1, infinite in slope at 0 but reached with the tangent 2 x dx = 0, so
+# the second derivative is exact (found by the widened slow profile as 0 * inf = NaN).
+def _square_to_the(p, spelling):
+    if spelling == "operator":
+        return lambda x: np.sum((x * x) ** p)
+    if spelling == "np.power":
+        return lambda x: np.sum(np.power(x * x, p))
+    return lambda x: np.sum(np.float_power(x * x, p))
 
-    np.testing.assert_array_equal(ad.hessian(f)(np.array([0.0, 1.0])), [[0.0, 0.0], [0.0, 6.0]])
+
+def _second_derivative_of_abs_power(q, x):
+    """d2/dx2 |x| ** q, exact (0 at 0 for q > 2)."""
+    return q * (q - 1) * np.abs(x) ** (q - 2)
+
+
+@pytest.mark.parametrize("spelling", ["operator", "np.power", "np.float_power"])
+@pytest.mark.parametrize("p", [1.5, 1.25, 1.75])
+def test_second_order_of_a_fractional_power_of_a_square_at_zero(p, spelling):
+    f = _square_to_the(p, spelling)
+    x = np.array([0.0, 1.0, -0.5])
+    expected = np.diag(_second_derivative_of_abs_power(2 * p, x))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_allclose(ad.hessian(f)(x), expected, rtol=1e-12, atol=0)
+        np.testing.assert_allclose(ad.hvp(f)(x, np.ones(3)), np.diag(expected), rtol=1e-12)
+        np.testing.assert_allclose(ad.jacfwd(ad.grad(f))(x), expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("p", [1.5, 1.25])
+def test_second_order_of_a_fractional_power_with_a_parameter_exponent(p):
+    def f(x, p):
+        return np.sum((x * x) ** p)
+
+    x = np.array([0.0, 2.0])
+    expected = np.diag(_second_derivative_of_abs_power(2 * p, x))
+    np.testing.assert_allclose(ad.hessian(f)(x, p), expected, rtol=1e-12, atol=0)
+
+
+def test_second_order_of_math_pow_of_a_square_at_zero():
+    def f(x):
+        return math.pow(x * x, 1.5)
+
+    assert ad.hessian(f)(0.0) == 0.0
+    assert ad.grad(ad.grad(f))(0.0) == 0.0
+    assert ad.hessian(f)(2.0) == pytest.approx(12.0, rel=1e-12)
+
+
+def test_a_zero_tangent_through_a_square_root_like_power_is_zero():
+    # forward mode of x ** 0.5 at 0 in the direction 0: the product is 0, not 0 * inf
+    def f(x):
+        return np.sum(x ** 0.5)
+
+    _, tangent = ad.jvp(f, (np.array([0.0, 4.0]),), (np.array([0.0, 1.0]),))
+    assert tangent == 0.25

@@ -140,7 +140,7 @@ def cbrt_fwd(result, x, *, dx):
 # exponent 0, 1 or 2 fills as 0.0, g or ``g * 2.0 * x``; an exponent known only at run
 # time gives 0 where it is 0 (math.pow(0.0, -1.0) would raise). Where the derivative is
 # infinite (0 < y < 1 at x = 0) math.pow raises ValueError, as math.sqrt's rule raises
-# ZeroDivisionError at 0.
+# ZeroDivisionError at 0, unless the (co)tangent there is 0: then the product is 0.
 @reverse(math.pow)
 def pow_(result, g, x, y):
     if static(y == 0):
@@ -149,10 +149,12 @@ def pow_(result, g, x, y):
         dx = g
     elif static(y == 2):
         dx = g * 2.0 * x
+    elif static(0 < y < 1):  # infinite at x = 0: a zero cotangent still gives 0
+        dx = g * y * math.pow(x, y - 1) if g != 0 else 0.0
     elif static(y != 0):  # any other constant
         dx = g * y * math.pow(x, y - 1)
     else:
-        dx = g * (y * math.pow(x, y - 1) if y != 0 else 0.0)
+        dx = g * y * math.pow(x, y - 1) if y != 0 and g != 0 else 0.0
     dy = g * result * (math.log(x) if x > 0 else 0.0)
 
 
@@ -164,10 +166,12 @@ def pow_fwd(result, x, y, *, dx, dy):
         dresult = dx
     elif static(y == 2):
         dresult = dx * 2.0 * x
+    elif static(0 < y < 1):  # infinite at x = 0: a zero tangent still gives 0
+        dresult = dx * y * math.pow(x, y - 1) if dx != 0 else 0.0
     elif static(y != 0):  # any other constant
         dresult = dx * y * math.pow(x, y - 1)
     else:
-        dresult = dx * (y * math.pow(x, y - 1) if y != 0 else 0.0)
+        dresult = dx * y * math.pow(x, y - 1) if y != 0 and dx != 0 else 0.0
     dresult = dresult + dy * result * (math.log(x) if x > 0 else 0.0)
 
 

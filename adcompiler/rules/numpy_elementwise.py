@@ -171,7 +171,9 @@ def reciprocal_fwd(result, x, *, dx):
 # Exact at base 0 wherever the derivative exists (see ``operators.power``): a constant
 # exponent 0, 1 or 2 fills as 0, g or 2 * base; an exponent known only at run time is
 # lowered to ``exponent - (exponent != 0)``, so the entries with exponent 0 give 0
-# rather than 0 * 0**-1 = NaN. The exponent's line never feeds the base's, so when only
+# rather than 0 * 0**-1 = NaN. Where the derivative is infinite at base 0 (0 < exponent
+# < 1) a zero (co)tangent still gives an exact 0: the base is read as 1 there. The
+# exponent's line never feeds the base's, so when only
 # the base is differentiated it is dropped; it is guarded so 0 ** b stays finite.
 @reverse(np.power, broadcasting=True)
 def power(result, g, base, exponent):
@@ -181,10 +183,13 @@ def power(result, g, base, exponent):
         dbase = g
     elif static(exponent == 2):
         dbase = g * 2 * base
+    elif static(0 < exponent < 1):  # infinite at base 0: a zero cotangent still gives 0
+        dbase = g * exponent * np.power(base + ((g == 0) & (base == 0)), exponent - 1)
     elif static(exponent != 0):  # any other constant
         dbase = g * exponent * np.power(base, exponent - 1)
     else:
-        dbase = g * exponent * np.power(base, exponent - (exponent != 0))
+        dbase = g * exponent * np.power(base + ((g == 0) & (base == 0)),
+                                     exponent - (exponent != 0))
     dexponent = g * result * np.log(np.where(base > 0, base, 1))
 
 
@@ -196,10 +201,13 @@ def power_fwd(result, base, exponent, *, dbase, dexponent):
         dresult = dbase
     elif static(exponent == 2):
         dresult = dbase * 2 * base
+    elif static(0 < exponent < 1):  # infinite at base 0: a zero tangent still gives 0
+        dresult = dbase * exponent * np.power(base + ((dbase == 0) & (base == 0)), exponent - 1)
     elif static(exponent != 0):  # any other constant
         dresult = dbase * exponent * np.power(base, exponent - 1)
     else:
-        dresult = dbase * exponent * np.power(base, exponent - (exponent != 0))
+        dresult = dbase * exponent * np.power(base + ((dbase == 0) & (base == 0)),
+                                          exponent - (exponent != 0))
     dresult = dresult + dexponent * result * np.log(np.where(base > 0, base, 1))
 
 
@@ -211,10 +219,13 @@ def float_power(result, g, base, exponent):
         dbase = g
     elif static(exponent == 2):
         dbase = g * 2 * base
+    elif static(0 < exponent < 1):  # infinite at base 0: a zero cotangent still gives 0
+        dbase = g * exponent * np.float_power(base + ((g == 0) & (base == 0)), exponent - 1)
     elif static(exponent != 0):  # any other constant
         dbase = g * exponent * np.float_power(base, exponent - 1)
     else:
-        dbase = g * exponent * np.float_power(base, exponent - (exponent != 0))
+        dbase = g * exponent * np.float_power(base + ((g == 0) & (base == 0)),
+                                     exponent - (exponent != 0))
     dexponent = g * result * np.log(np.where(base > 0, base, 1))
 
 
@@ -226,10 +237,14 @@ def float_power_fwd(result, base, exponent, *, dbase, dexponent):
         dresult = dbase
     elif static(exponent == 2):
         dresult = dbase * 2 * base
+    elif static(0 < exponent < 1):  # infinite at base 0: a zero tangent still gives 0
+        dresult = dbase * exponent * np.float_power(base + ((dbase == 0) & (base == 0)),
+                                                    exponent - 1)
     elif static(exponent != 0):  # any other constant
         dresult = dbase * exponent * np.float_power(base, exponent - 1)
     else:
-        dresult = dbase * exponent * np.float_power(base, exponent - (exponent != 0))
+        dresult = dbase * exponent * np.float_power(base + ((dbase == 0) & (base == 0)),
+                                          exponent - (exponent != 0))
     dresult = dresult + dexponent * result * np.log(np.where(base > 0, base, 1))
 
 

@@ -82,7 +82,11 @@ def div_fwd(result, a, b, *, da, db):
 # is a**0 = 1 and the derivative b * 1 = 0; elsewhere it is b - 1. It works for scalars
 # and arrays alike. Where the derivative is infinite (0 < b < 1 at a = 0) arrays give
 # inf, as NumPy does, and a Python float raises ZeroDivisionError, as ``math.sqrt``'s
-# rule does (and a negative Python float base gives a complex number, as the primal).
+# rule does (and a negative Python float base gives a complex number, as the primal) --
+# unless the (co)tangent there is 0: then the base is read as 1 (``a + ((da == 0) & (a
+# == 0))``) and the product is an exact 0, not 0 * inf. That is what makes the second
+# derivative of ``(x * x) ** 1.5`` (|x|**3) exact at 0: its gradient holds ``t ** 0.5``,
+# whose tangent 2 x dx is 0 there.
 # d/db a**b = a**b log(a) is taken as 0 where a <= 0 (the real power is not
 # differentiable in b there), so a constant-free 0 ** b never yields NaN.
 
@@ -95,10 +99,12 @@ def power(result, g, a, b):
         da = g
     elif static(b == 2):
         da = g * 2 * a
+    elif static(0 < b < 1):  # infinite at a = 0: a zero cotangent still gives 0
+        da = g * b * (a + ((g == 0) & (a == 0))) ** (b - 1)
     elif static(b != 0):  # any other constant
         da = g * b * a ** (b - 1)
     else:
-        da = g * b * a ** (b - (b != 0))
+        da = g * b * (a + ((g == 0) & (a == 0))) ** (b - (b != 0))
     db = g * result * np.log(np.where(a > 0, a, 1))
 
 
@@ -110,10 +116,12 @@ def power_fwd(result, a, b, *, da, db):
         dresult = da
     elif static(b == 2):
         dresult = da * 2 * a
+    elif static(0 < b < 1):  # infinite at a = 0: a zero tangent still gives 0
+        dresult = da * b * (a + ((da == 0) & (a == 0))) ** (b - 1)
     elif static(b != 0):  # any other constant
         dresult = da * b * a ** (b - 1)
     else:
-        dresult = da * b * a ** (b - (b != 0))
+        dresult = da * b * (a + ((da == 0) & (a == 0))) ** (b - (b != 0))
     dresult = dresult + db * result * np.log(np.where(a > 0, a, 1))
 
 
